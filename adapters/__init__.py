@@ -1,0 +1,1 @@
+"""Platform adapters (Discord, Telegram): each turns commands into calls on the core."""
