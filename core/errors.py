@@ -1,0 +1,188 @@
+"""Errors of the core, each carrying the data a person needs to act on it.
+
+    ImagineError                      root of everything the core raises on purpose
+    ├── InvalidParameter              a request field is wrong (field, value, allowed)
+    ├── ConfigurationError            the operator must fix a setting or a file
+    ├── DownloadError                 an output image could not be fetched or trusted
+    └── UpstreamError                 ModelScope answered with an error (status, request_id)
+        ├── BadRequest                400: the service refused a parameter
+        ├── Unauthorized              401: bad token or unbound account; stop, tell the operator
+        ├── RateLimited               429 "Request limit exceeded"; retry after `retry_after`
+        │   └── QuotaExhausted        429 "insufficient balance (1008)" or a retired model
+        ├── ServerError               5xx
+        ├── TransportError            connection refused or reset, timeout, malformed answer
+        ├── TaskNotFound              the poll endpoint does not know the task
+        ├── TaskFailed                the task ended FAILED (for example a moderation refusal)
+        └── TaskTimedOut              the task did not finish before our deadline
+
+Every error has a message `key` in the locale catalogs and `params()` to fill it, so both
+chat adapters and the CLI word the same error the same way in every language.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ImagineError(Exception):
+    """Root of every error the core raises on purpose."""
+
+    key: ClassVar[str] = "error.internal"
+
+    def params(self) -> dict[str, object]:
+        """Values that fill the message template named by `key`."""
+        return {}
+
+
+class InvalidParameter(ImagineError):
+    """A request field is outside what the model catalog allows; nothing was sent."""
+
+    key = "error.invalid_parameter"
+
+    def __init__(self, field: str, value: object, allowed: str) -> None:
+        self.field = field
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"invalid {field}: {_shorten(value)!s}; allowed: {allowed}")
+
+    def params(self) -> dict[str, object]:
+        return {"field": self.field, "value": _shorten(self.value), "allowed": self.allowed}
+
+
+class ConfigurationError(ImagineError):
+    """A setting or a configuration file is wrong; the operator must fix it."""
+
+    key = "error.configuration"
+
+    def __init__(self, detail: str) -> None:
+        self.detail = detail
+        super().__init__(detail)
+
+    def params(self) -> dict[str, object]:
+        return {"detail": self.detail}
+
+
+class DownloadError(ImagineError):
+    """An output image could not be downloaded, or is not an image we accept."""
+
+    key = "error.download"
+
+    def __init__(self, reason: str, url_host: str = "") -> None:
+        self.reason = reason
+        self.url_host = url_host
+        super().__init__(f"download from {url_host or '?'} failed: {reason}")
+
+    def params(self) -> dict[str, object]:
+        return {"reason": self.reason}
+
+
+class UpstreamError(ImagineError):
+    """ModelScope answered with an error; `retryable` says whether trying again may help."""
+
+    key = "error.upstream"
+    retryable: ClassVar[bool] = False
+
+    def __init__(self, message: str, status: int | None = None, request_id: str = "") -> None:
+        self.message = message
+        self.status = status
+        self.request_id = request_id
+        suffix = f" (request_id={request_id})" if request_id else ""
+        super().__init__(f"ModelScope {status or '-'}: {message}{suffix}")
+
+    def params(self) -> dict[str, object]:
+        return {"message": self.message, "status": self.status or "-"}
+
+
+class BadRequest(UpstreamError):
+    """400: the service refused a parameter; the user's request must change."""
+
+    key = "error.bad_request"
+
+
+class Unauthorized(UpstreamError):
+    """401: the token is invalid or its account is not bound; never retried."""
+
+    key = "error.unauthorized"
+
+
+class RateLimited(UpstreamError):
+    """429: too many requests; `retry_after` seconds from the Retry-After header, if any."""
+
+    key = "error.rate_limited"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = 429,
+        request_id: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, status, request_id)
+        self.retry_after = retry_after
+
+
+class QuotaExhausted(RateLimited):
+    """429 for an exhausted daily balance (or a retired model): waiting minutes will not help."""
+
+    key = "error.quota_exhausted"
+    retryable = False
+
+
+class ServerError(UpstreamError):
+    """5xx: a fault on the service's side; retried with backoff."""
+
+    key = "error.server"
+    retryable = True
+
+
+class TransportError(UpstreamError):
+    """No usable answer: refused, reset, timed out, or not the JSON we expect.
+
+    `maybe_delivered` is true when the request may have reached the service before the
+    failure (a reset after sending): a submit in that state may already have been accepted.
+    """
+
+    key = "error.transport"
+    retryable = True
+
+    def __init__(self, message: str, *, maybe_delivered: bool, request_id: str = "") -> None:
+        super().__init__(message, None, request_id)
+        self.maybe_delivered = maybe_delivered
+
+
+class TaskNotFound(UpstreamError):
+    """The poll endpoint does not know the task id."""
+
+    key = "error.task_not_found"
+
+
+class TaskFailed(UpstreamError):
+    """The task ended FAILED; `message` is the service's reason (e.g. moderation)."""
+
+    key = "error.task_failed"
+
+    def __init__(self, message: str, code: int | None = None, request_id: str = "") -> None:
+        super().__init__(message, code, request_id)
+        self.code = code
+
+
+class TaskTimedOut(UpstreamError):
+    """The task was still running when our deadline passed; it was not resubmitted."""
+
+    key = "error.task_timed_out"
+
+    def __init__(self, task_id: str, waited: float, last_status: str) -> None:
+        super().__init__(f"task {task_id} still {last_status} after {waited:.0f}s")
+        self.task_id = task_id
+        self.waited = waited
+        self.last_status = last_status
+
+    def params(self) -> dict[str, object]:
+        return {"seconds": round(self.waited), "status": self.last_status}
+
+
+def _shorten(value: object, limit: int = 60) -> object:
+    """Keep long values (a 3,000-character prompt) readable inside a message."""
+    text = str(value)
+    return value if len(text) <= limit else text[: limit - 1] + "…"
