@@ -1,0 +1,56 @@
+"""Faults the simulator injects on purpose, consumed in the order they were added."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Target = Literal["submit", "poll", "download", "task"]
+Kind = Literal[
+    "status",  # answer `status` with `message` (and Retry-After when `retry_after` is set)
+    "reset",  # drop the connection without an answer
+    "malformed",  # 200 with a body that is not JSON
+    "delay",  # wait `seconds`, then answer normally
+    "truncate",  # download: announce the full length, send half
+    "corrupt",  # download: send bytes that are not an image
+    "fail",  # task: end FAILED with `message` and `code`
+    "stuck",  # task: stay PROCESSING forever
+    "odd_status",  # poll: 200 with `message` as an undocumented task_status
+]
+
+
+@dataclass
+class Fault:
+    """One fault for the next `times` requests to `target`."""
+
+    target: Target
+    kind: Kind
+    times: int = 1
+    status: int = 500
+    message: str = "Internal server error"
+    retry_after: float | None = None
+    seconds: float = 0.0
+    code: int = 422
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> Fault:
+        return cls(**data)  # type: ignore[arg-type]
+
+
+@dataclass
+class FaultPlan:
+    """The faults still to inject."""
+
+    pending: list[Fault] = field(default_factory=list)
+
+    def add(self, *faults: Fault) -> None:
+        self.pending.extend(faults)
+
+    def take(self, target: Target) -> Fault | None:
+        for fault in self.pending:
+            if fault.target == target and fault.times > 0:
+                fault.times -= 1
+                if fault.times == 0:
+                    self.pending.remove(fault)
+                return fault
+        return None
