@@ -1,0 +1,139 @@
+"""The `imagine-bot` command: generate, simulator."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot.cli_inputs import build_requests
+from bot.generate import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    EXIT_USAGE,
+    Reporter,
+    run_tasks,
+    simulated,
+)
+from bot.logs import setup_logging
+from bot.settings import Settings, load_settings
+from bot.wiring import EngineConfig
+from core.catalog import load_catalog
+from core.errors import ConfigurationError, InvalidParameter
+from core.i18n import load_translator
+from core.params import GenerationParams
+from core.simulator import Simulator, Timing
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="imagine-bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _add_generate(commands.add_parser("generate", help="generate images from a terminal"))
+    _add_simulator(commands.add_parser("simulator", help="serve a ModelScope simulator"))
+    return parser
+
+
+def _add_generate(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("prompt", nargs="?", help="what to draw")
+    cmd.add_argument("--model", help="model id, name or alias (see the catalog)")
+    cmd.add_argument("--negative", help="what not to draw")
+    cmd.add_argument("--size", help="WIDTHxHEIGHT, e.g. 1024x1024")
+    cmd.add_argument("--seed", type=int, help="0..2147483647 (random when left out)")
+    cmd.add_argument("--steps", type=int, help="1..100")
+    cmd.add_argument("--guidance", type=float, help="1.5..20")
+    cmd.add_argument("--lora", action="append", metavar="ID[:WEIGHT]", help="repeatable, max 6")
+    cmd.add_argument("--loras-file", help="JSON: an id, {id: weight} or a list")
+    cmd.add_argument("--image", metavar="PATH|URL", help="input image for an edit model")
+    cmd.add_argument("--count", type=int, default=1, help="images per prompt, 1..4")
+    cmd.add_argument("--batch", metavar="FILE", help="one prompt a line")
+    cmd.add_argument("--out", help="folder for the images (default DATA_DIR/cache/outputs/images)")
+    cmd.add_argument("--simulate", action="store_true", help="use a built-in simulator")
+    cmd.add_argument("--lang", help="message language: en or zh (default BOT_DEFAULT_LOCALE)")
+
+
+def _add_simulator(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--host", default="127.0.0.1")
+    cmd.add_argument("--port", type=int, default=8765)
+    cmd.add_argument("--token", action="append", help="accepted token (default: any ms-...)")
+    cmd.add_argument("--queue-mean", type=float, default=1.0, help="mean seconds PENDING")
+    cmd.add_argument("--run-mean", type=float, default=5.0, help="mean seconds RUNNING")
+    cmd.add_argument("--run-sd", type=float, default=1.0)
+    cmd.add_argument("--concurrency", type=int, default=1, help="tasks per token (0: no cap)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "simulator":
+            return asyncio.run(_serve_simulator(args))
+        return asyncio.run(_generate(args))
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _generate(args: argparse.Namespace) -> int:
+    translator = load_translator()
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(translator.error(args.lang, error), file=sys.stderr)
+        return EXIT_CONFIG
+    setup_logging("WARNING", settings.log_format, _secrets(settings))
+    locale = args.lang or settings.bot_default_locale
+    try:
+        tasks = _tasks(args, settings)
+    except (InvalidParameter, ConfigurationError) as error:
+        print(translator.error(locale, error), file=sys.stderr)
+        return EXIT_USAGE if isinstance(error, InvalidParameter) else EXIT_CONFIG
+    reporter = Reporter(translator, locale, len(tasks))
+    if not tasks:
+        reporter.say("cli.no_prompts")
+        return EXIT_USAGE
+    config = EngineConfig.from_settings(settings, _out_dir(args))
+    if args.simulate:
+        async with simulated(config, reporter) as sim_config:
+            return await run_tasks(tasks, sim_config, reporter)
+    if not config.tokens:
+        reporter.say("cli.missing_token")
+        return EXIT_CONFIG
+    return await run_tasks(tasks, config, reporter)
+
+
+def _tasks(args: argparse.Namespace, settings: Settings) -> list[GenerationParams]:
+    if not 1 <= args.count <= 4:
+        raise InvalidParameter("count", args.count, "1..4")
+    catalog = load_catalog(settings.model_catalog_file)
+    return build_requests(args, catalog, random.Random())
+
+
+def _out_dir(args: argparse.Namespace) -> Path | None:
+    return Path(args.out) if args.out else None
+
+
+def _secrets(settings: Settings) -> list[str]:
+    secrets = [token.reveal() for token in settings.modelscope_tokens()]
+    for token in (settings.telegram_bot_token, settings.discord_bot_token):
+        if token is not None:
+            secrets.append(token.get_secret_value())
+    return secrets
+
+
+async def _serve_simulator(args: argparse.Namespace) -> int:
+    timing = Timing(queue_mean=args.queue_mean, run_mean=args.run_mean, run_sd=args.run_sd)
+    tokens = frozenset(args.token) if args.token else None
+    sim = Simulator(tokens, timing, concurrency_per_token=args.concurrency)
+    await sim.start(args.host, args.port)
+    print(f"ModelScope simulator on {sim.base_url}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    await sim.stop()
+    return EXIT_OK

@@ -1,0 +1,137 @@
+"""`imagine-bot generate`: run validated tasks on every token's engine, report as they go."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, replace
+from typing import TextIO
+
+import aiohttp
+
+from bot.wiring import EngineConfig, build_engines
+from core.clock import SystemClock
+from core.engine import GeneratedImage, ImageEngine, Progress
+from core.errors import ImagineError, Unauthorized
+from core.i18n import Translator
+from core.params import GenerationParams
+from core.secret import Secret
+from core.simulator import Simulator, Timing
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it
+DEMO_TIMING = Timing(queue_mean=0.6, run_mean=2.0, run_sd=0.3)
+
+
+@dataclass
+class Reporter:
+    """Writes progress to stderr and saved paths to stdout, in the user's language."""
+
+    translator: Translator
+    locale: str
+    total: int
+    out: TextIO = sys.stdout
+    err: TextIO = sys.stderr
+
+    def say(self, key: str, stream: TextIO | None = None, **params: object) -> None:
+        text = self.translator.text(self.locale, key, **{"total": self.total, **params})
+        print(text, file=stream or self.err, flush=True)
+
+    def status(self, status: str) -> str:
+        return self.translator.text(self.locale, f"status.{status}") if status else "?"
+
+    def error(self, error: ImagineError) -> str:
+        return self.translator.error(self.locale, error)
+
+
+@contextlib.asynccontextmanager
+async def simulated(config: EngineConfig, reporter: Reporter) -> AsyncIterator[EngineConfig]:
+    """A built-in simulator, and the config that points the engines at it."""
+    async with Simulator(frozenset({SIMULATED_TOKEN}), DEMO_TIMING) as sim:
+        reporter.say("cli.simulating", url=sim.base_url)
+        yield replace(
+            config,
+            base_url=sim.base_url,
+            tokens=[Secret(SIMULATED_TOKEN, "token#sim")],
+            allowed_hosts=[*config.allowed_hosts, "127.0.0.1"],
+            poll_interval=min(config.poll_interval, 0.5),
+        )
+
+
+async def run_tasks(
+    tasks: Sequence[GenerationParams], config: EngineConfig, reporter: Reporter
+) -> int:
+    """Run every task; the exit code says whether all of them produced an image."""
+    queue: asyncio.Queue[tuple[int, GenerationParams]] = asyncio.Queue()
+    for index, params in enumerate(tasks, start=1):
+        queue.put_nowait((index, params))
+    async with aiohttp.ClientSession() as session:
+        engines = build_engines(config, session, SystemClock())
+        outcomes = await asyncio.gather(*(_drain(e, queue, reporter) for e in engines))
+    done = sum(result.done for result in outcomes)
+    reporter.say("cli.summary", done=done, total=len(tasks))
+    if done == len(tasks):
+        return EXIT_OK
+    return EXIT_CONFIG if all(result.unauthorized for result in outcomes) else EXIT_FAILED
+
+
+@dataclass
+class _Outcome:
+    done: int = 0
+    unauthorized: bool = False
+
+
+async def _drain(
+    engine: ImageEngine, queue: asyncio.Queue[tuple[int, GenerationParams]], reporter: Reporter
+) -> _Outcome:
+    # One task at a time per token: the service grants each account one concurrent task.
+    outcome = _Outcome()
+    while not queue.empty():
+        index, params = queue.get_nowait()
+        try:
+            image = await engine.generate(params, ProgressPrinter(index, reporter))
+        except Unauthorized as error:
+            reporter.say("cli.failed", index=index, message=reporter.error(error))
+            outcome.unauthorized = True
+            break  # this token is out; the other tokens' engines take the rest
+        except ImagineError as error:
+            reporter.say("cli.failed", index=index, message=reporter.error(error))
+            continue
+        outcome.done += 1
+        _report_saved(index, image, reporter)
+    return outcome
+
+
+class ProgressPrinter:
+    """Prints a task's status each time it changes, with the seconds since submit."""
+
+    def __init__(self, index: int, reporter: Reporter) -> None:
+        self._index = index
+        self._reporter = reporter
+        self._last = ""
+
+    async def __call__(self, progress: Progress) -> None:
+        if progress.status == self._last:
+            return
+        self._last = progress.status
+        self._reporter.say(
+            "cli.progress",
+            index=self._index,
+            task_id=progress.task_id,
+            status=self._reporter.status(progress.status),
+            elapsed=progress.elapsed,
+        )
+
+
+def _report_saved(index: int, image: GeneratedImage, reporter: Reporter) -> None:
+    reporter.say(
+        "cli.saved",
+        index=index,
+        path=image.path,
+        width=image.info.width,
+        height=image.info.height,
+        seed=image.params.seed,
+    )
+    print(image.path, file=reporter.out, flush=True)

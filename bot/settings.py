@@ -1,0 +1,117 @@
+"""Settings from the environment and `.env`; every name here is a public interface."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from core.errors import ConfigurationError
+from core.secret import Secret
+
+CommaList = Annotated[list[str], NoDecode]
+SECRET_FIELDS = {"modelscope_api_token", "telegram_bot_token", "discord_bot_token"}
+
+
+class Settings(BaseSettings):
+    """imagine-bot's configuration; `.env.example` documents each variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    modelscope_api_token: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    """ModelScope tokens (`ms-...`), comma-separated; each is one account's slot."""
+    modelscope_infer_base: str = "https://api-inference.modelscope.cn/"
+    modelscope_image_poll_interval: float = Field(default=3.0, gt=0, le=60)
+    modelscope_image_poll_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
+    modelscope_request_timeout: float = Field(default=30.0, gt=0, le=600)
+    modelscope_max_attempts: int = Field(default=5, ge=1, le=20)
+    modelscope_download_allowed_hosts: CommaList = Field(
+        default_factory=lambda: ["*.aliyuncs.com", "*.modelscope.cn", "*.modelscope.ai"]
+    )
+    modelscope_download_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
+    model_catalog_file: Path | None = None
+
+    data_dir: Path = Path("data")
+    store_url: str | None = None
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = "https://api.telegram.org/bot"
+    discord_bot_token: SecretStr | None = None
+    discord_api_base_url: str = "https://discord.com/api/v10"
+    discord_gateway_url: str = "wss://gateway.discord.gg"
+    bot_admin_ids: CommaList = Field(default_factory=list)
+
+    bot_default_locale: str = "en"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    @field_validator(
+        "modelscope_api_token",
+        "modelscope_download_allowed_hosts",
+        "bot_admin_ids",
+        mode="before",
+    )
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "modelscope_infer_base", "telegram_api_base_url", "discord_api_base_url", mode="after"
+    )
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @field_validator("discord_gateway_url", mode="after")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError("expected a ws:// or wss:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _poll_window(self) -> Settings:
+        if self.modelscope_image_poll_max_seconds < self.modelscope_image_poll_interval:
+            raise ValueError(
+                "MODELSCOPE_IMAGE_POLL_MAX_SECONDS must be at least MODELSCOPE_IMAGE_POLL_INTERVAL"
+            )
+        return self
+
+    def modelscope_tokens(self) -> list[Secret]:
+        return [
+            Secret(token.get_secret_value(), f"token#{index}")
+            for index, token in enumerate(self.modelscope_api_token, start=1)
+        ]
+
+    @property
+    def output_dir(self) -> Path:
+        """Where originals are kept: the seed's `cache/outputs/images` layout."""
+        return self.data_dir / "cache" / "outputs" / "images"
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.data_dir / 'imagine.db'}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings, or a `ConfigurationError` that names each wrong variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigurationError(describe_errors(exc)) from None
+
+
+def describe_errors(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors():
+        field = str(error["loc"][0]) if error["loc"] else ""
+        name = field.upper() or "settings"
+        shown = "" if field in SECRET_FIELDS or not field else f" (got {error['input']!r})"
+        lines.append(f"{name}: {error['msg'].removeprefix('Value error, ')}{shown}")
+    return "; ".join(lines)
