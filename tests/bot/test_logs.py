@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from bot.logs import RedactingFormatter
+
+
+def record(message: str, *args: object, **extra: object) -> logging.LogRecord:
+    entry = logging.LogRecord("imagine.test", logging.WARNING, __file__, 1, message, args, None)
+    entry.__dict__.update(extra)
+    return entry
+
+
+def test_every_secret_is_masked_even_in_tracebacks() -> None:
+    formatter = RedactingFormatter(["ms-abc", "ms-abc-longer", "123:AAsecret"], as_json=False)
+    try:
+        raise RuntimeError("token 123:AAsecret leaked")
+    except RuntimeError:
+        failed = record("using %s and %s", "ms-abc-longer", "ms-abc", request_id="r1")
+        failed.exc_info = sys.exc_info()
+    text = formatter.format(failed)
+    assert "ms-abc" not in text and "AAsecret" not in text
+    assert "using *** and ***" in text and "request_id=r1" in text
+    assert "RuntimeError: token *** leaked" in text
+
+
+def test_json_lines_carry_the_context() -> None:
+    formatter = RedactingFormatter(["ms-abc"], as_json=True)
+    line = formatter.format(record("submitted with ms-abc", task_id="5075521", job_id="j1"))
+    entry = json.loads(line)
+    assert entry["message"] == "submitted with ***"
+    assert (entry["task_id"], entry["job_id"], entry["level"]) == ("5075521", "j1", "WARNING")

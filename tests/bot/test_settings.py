@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.settings import load_settings
+from core.errors import ConfigurationError
+
+ENV_NAMES = [
+    "MODELSCOPE_API_TOKEN",
+    "MODELSCOPE_INFER_BASE",
+    "MODELSCOPE_IMAGE_POLL_INTERVAL",
+    "MODELSCOPE_IMAGE_POLL_MAX_SECONDS",
+    "DATA_DIR",
+    "STORE_URL",
+    "TELEGRAM_BOT_TOKEN",
+    "DISCORD_GATEWAY_URL",
+    "BOT_ADMIN_IDS",
+    "MODELSCOPE_DOWNLOAD_ALLOWED_HOSTS",
+]
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ENV_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+
+
+def test_defaults_suit_long_tasks() -> None:
+    settings = load_settings()
+    assert settings.modelscope_infer_base == "https://api-inference.modelscope.cn/"
+    assert settings.modelscope_image_poll_interval == 3.0
+    assert settings.modelscope_image_poll_max_seconds == 600.0
+    assert settings.telegram_api_base_url == "https://api.telegram.org/bot"
+    assert settings.resolved_store_url == "sqlite:///data/imagine.db"
+    assert settings.output_dir == Path("data/cache/outputs/images")
+    assert settings.modelscope_tokens() == []
+
+
+def test_several_tokens_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCOPE_API_TOKEN", "ms-aaa, ms-bbb,,")
+    monkeypatch.setenv("BOT_ADMIN_IDS", "telegram:1,discord:2")
+    settings = load_settings()
+    tokens = settings.modelscope_tokens()
+    assert [t.reveal() for t in tokens] == ["ms-aaa", "ms-bbb"]
+    assert [t.label for t in tokens] == ["token#1", "token#2"]
+    assert "ms-aaa" not in repr(settings) and "ms-aaa" not in repr(tokens)
+    assert settings.bot_admin_ids == ["telegram:1", "discord:2"]
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("MODELSCOPE_IMAGE_POLL_INTERVAL=5\nDATA_DIR=/srv/imagine\n")
+    settings = load_settings()
+    assert settings.modelscope_image_poll_interval == 5.0
+    assert settings.resolved_store_url == "sqlite:////srv/imagine/imagine.db"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MODELSCOPE_IMAGE_POLL_INTERVAL", "-1", "greater than 0"),
+        ("MODELSCOPE_IMAGE_POLL_INTERVAL", "often", "valid number"),
+        ("MODELSCOPE_IMAGE_POLL_MAX_SECONDS", "1", "at least MODELSCOPE_IMAGE_POLL_INTERVAL"),
+        ("MODELSCOPE_INFER_BASE", "api.example.com", "http"),
+        ("DISCORD_GATEWAY_URL", "https://gateway", "ws://"),
+    ],
+)
+def test_invalid_values_name_the_variable(
+    monkeypatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings()
+    assert expected in caught.value.detail
+    assert caught.value.detail.startswith(("MODELSCOPE_", "DISCORD_", "settings"))
+
+
+def test_the_variable_is_named_with_the_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCOPE_IMAGE_POLL_INTERVAL", "-1")
+    with pytest.raises(
+        ConfigurationError, match=r"MODELSCOPE_IMAGE_POLL_INTERVAL: .* \(got '-1'\)"
+    ):
+        load_settings()
+
+
+def test_secrets_are_never_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MODELSCOPE_API_TOKEN", "ms-secret-value")
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(modelscope_api_token=12345)
+    assert "MODELSCOPE_API_TOKEN" in caught.value.detail
+    assert "12345" not in caught.value.detail and "ms-secret-value" not in caught.value.detail

@@ -1,0 +1,101 @@
+"""Shared fixtures: a real simulator on loopback, a real aiohttp session, fast backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from core.clock import SystemClock
+from core.download import ImageFetcher
+from core.engine import ImageEngine
+from core.modelscope.client import ModelScopeClient
+from core.modelscope.http import ModelScopeHttp
+from core.modelscope.retry import Backoff
+from core.polling import FixedInterval
+from core.secret import Secret
+from core.simulator import Simulator, Timing
+
+TOKEN = "ms-test-0000-token-a"
+OTHER_TOKEN = "ms-test-0000-token-b"
+FAST_TIMING = Timing(queue_mean=0.0, run_mean=0.15, run_sd=0.0)
+
+
+class RecordingClock(SystemClock):
+    """The real clock, except that waits are recorded and cut short."""
+
+    def __init__(self) -> None:
+        self.sleeps: list[float] = []
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        await asyncio.sleep(min(seconds, 0.02))
+
+
+class FakeClock:
+    """A clock that only moves when told to (or when slept on)."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.start = start or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+        self.offset = 0.0
+
+    def monotonic(self) -> float:
+        return self.offset
+
+    def now(self) -> datetime:
+        return self.start + timedelta(seconds=self.offset)
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+    async def sleep(self, seconds: float) -> None:
+        self.offset += max(0.0, seconds)
+        await asyncio.sleep(0)
+
+
+def fast_backoff(attempts: int = 4) -> Backoff:
+    return Backoff(base=0.01, factor=2.0, cap=0.05, attempts=attempts)
+
+
+@pytest.fixture
+async def simulator() -> AsyncIterator[Simulator]:
+    async with Simulator(frozenset({TOKEN, OTHER_TOKEN}), FAST_TIMING) as sim:
+        yield sim
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as client_session:
+        yield client_session
+
+
+def make_client(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    token: str = TOKEN,
+    clock: SystemClock | None = None,
+    attempts: int = 4,
+) -> ModelScopeClient:
+    http = ModelScopeHttp(session, sim.base_url, Secret(token, "token#1"), timeout=5.0)
+    return ModelScopeClient(http, fast_backoff(attempts), clock or SystemClock())
+
+
+def make_engine(
+    sim: Simulator, session: aiohttp.ClientSession, out: Path, max_seconds: float = 10.0
+) -> ImageEngine:
+    clock = SystemClock()
+    fetcher = ImageFetcher(session, ["127.0.0.1"], 8 * 1024 * 1024, fast_backoff(), clock)
+    return ImageEngine(
+        make_client(sim, session), fetcher, out, FixedInterval(0.03), max_seconds, clock
+    )
+
+
+async def wait_until_idle(sim: Simulator) -> None:
+    """Let every simulated task end, so the token's one slot is free again."""
+    latest = max((task.ends_at for task in sim.tasks.values()), default=0.0)
+    await asyncio.sleep(max(0.0, latest - time.monotonic()))
