@@ -223,10 +223,19 @@ async def test_two_tokens_share_the_work(sim: Simulator, tmp_path: Path) -> None
 
 async def test_the_example_files_run(sim: Simulator, tmp_path: Path) -> None:
     examples = Path(__file__).parents[2] / "examples"
-    run = await cli("generate", "--batch", str(examples / "batch-prompts.txt"), "--model", "flux",
-                    "--loras-file", str(examples / "lora-configs.json"), cwd=tmp_path,
-                    env=sim_env(sim, tmp_path))
+    run = await cli(
+        "generate",
+        "--batch",
+        str(examples / "batch-prompts.txt"),
+        "--model",
+        "flux",
+        "--loras-file",
+        str(examples / "lora-configs.json"),
+        cwd=tmp_path,
+        env=sim_env(sim, tmp_path),
+    )
     assert run.code == 0, run.err
     assert len(run.out.splitlines()) == 3
     assert {json.dumps(t.body["loras"], sort_keys=True) for t in sim.tasks.values()} == {
-        '{"owner/ink-outline-lora": 0.4, "owner/watercolor-flux-lora": 0.6}'}
+        '{"owner/ink-outline-lora": 0.4, "owner/watercolor-flux-lora": 0.6}'
+    }
