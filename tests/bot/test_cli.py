@@ -6,6 +6,8 @@ import asyncio
 import io
 import json
 import os
+import signal
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,3 +241,31 @@ async def test_the_example_files_run(sim: Simulator, tmp_path: Path) -> None:
     assert {json.dumps(t.body["loras"], sort_keys=True) for t in sim.tasks.values()} == {
         '{"owner/ink-outline-lora": 0.4, "owner/watercolor-flux-lora": 0.6}'
     }
+
+
+async def test_the_simulator_command_serves_until_terminated(tmp_path: Path, session) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = await asyncio.create_subprocess_exec(
+        COMMAND,
+        "simulator",
+        "--port",
+        str(port),
+        "--run-mean",
+        "0.1",
+        "--queue-mean",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+    )
+    assert process.stdout is not None
+    banner = await asyncio.wait_for(process.stdout.readline(), timeout=20)
+    assert f"127.0.0.1:{port}" in banner.decode()
+    headers = {"Authorization": "Bearer ms-any", "X-ModelScope-Async-Mode": "true"}
+    body = {"model": "Qwen/Qwen-Image", "prompt": "x"}
+    url = f"http://127.0.0.1:{port}/v1/images/generations"
+    async with session.post(url, json=body, headers=headers) as r:
+        assert r.status == 200 and "task_id" in await r.json()
+    process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(process.wait(), timeout=20) == 0
