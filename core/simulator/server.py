@@ -131,13 +131,19 @@ class Simulator:
 
     # --- ModelScope endpoints -------------------------------------------------------
 
-    async def _submit(self, request: web.Request) -> web.StreamResponse:
-        self.stats.submits += 1
+    async def _admit(self, request: web.Request, target: Target) -> str | web.StreamResponse:
+        """The caller's token, or the answer that ends the request (401 or a fault)."""
         token = self._token(request)
         if token is None:
             return _error(401, "Invalid API token, please check your token")
-        if (faulty := await self._apply_fault("submit", request)) is not None:
-            return faulty
+        faulty = await self._apply_fault(target, request)
+        return token if faulty is None else faulty
+
+    async def _submit(self, request: web.Request) -> web.StreamResponse:
+        self.stats.submits += 1
+        token = await self._admit(request, "submit")
+        if isinstance(token, web.StreamResponse):
+            return token
         if request.headers.get("X-ModelScope-Async-Mode", "").lower() != "true":
             return _error(400, SYNC_REFUSED)
         try:
@@ -161,11 +167,9 @@ class Simulator:
 
     async def _poll(self, request: web.Request) -> web.StreamResponse:
         self.stats.polls += 1
-        token = self._token(request)
-        if token is None:
-            return _error(401, "Invalid API token, please check your token")
-        if (faulty := await self._apply_fault("poll", request)) is not None:
-            return faulty
+        token = await self._admit(request, "poll")
+        if isinstance(token, web.StreamResponse):
+            return token
         task = self.tasks.get(request.match_info["task_id"])
         typed = request.headers.get("X-ModelScope-Task-Type") == "image_generation"
         if task is None or task.token != token or not typed:
