@@ -137,8 +137,11 @@ def fit_image(data: bytes, rules: FitRules) -> FittedImage:
     with Image.open(io.BytesIO(data)) as image:
         image.load()
         scaled = _within_dimensions(image, rules)
+        # Re-encoding a PNG losslessly at the same size gains next to nothing: skip to JPEG.
+        lossless = not (info.format == "PNG" and scaled.size == image.size)
         while True:
-            encoded = _smallest_encoding(scaled, rules.max_bytes)
+            encoded = _smallest_encoding(scaled, rules.max_bytes, lossless)
+            lossless = True
             if encoded is not None:
                 return FittedImage(encoded, inspect_image(encoded), changed=True)
             scaled = _shrink(scaled)
@@ -156,9 +159,8 @@ def _within_dimensions(image: Image.Image, rules: FitRules) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
-def _smallest_encoding(image: Image.Image, budget: int) -> bytes | None:
-    png = _encode(image, "PNG")
-    if len(png) <= budget:
+def _smallest_encoding(image: Image.Image, budget: int, lossless: bool) -> bytes | None:
+    if lossless and len(png := _encode(image, "PNG")) <= budget:
         return png
     rgb = image.convert("RGB")
     for quality in JPEG_QUALITIES:
