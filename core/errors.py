@@ -4,6 +4,14 @@
     ├── InvalidParameter              a request field is wrong (field, value, allowed)
     ├── ConfigurationError            the operator must fix a setting or a file
     ├── DownloadError                 an output image could not be fetched or trusted
+    ├── RequestRefused                the service will not take this request now
+    │   ├── QuotaExceeded             a daily budget is spent (scope, used, limit, resets_at)
+    │   ├── QueueFull                 too many of the user's jobs are waiting
+    │   ├── CooldownActive            the user must wait `seconds_left`
+    │   ├── Banned                    the user or the chat is banned
+    │   ├── PromptBlocked             the prompt filter matched `rule`
+    │   ├── JobNotFound               no such job (or not the user's)
+    │   └── NotAllowed                the job is not the user's, or it is too late
     └── UpstreamError                 ModelScope answered with an error (status, request_id)
         ├── BadRequest                400: the service refused a parameter
         ├── Unauthorized              401: bad token or unbound account; stop, tell the operator
@@ -22,6 +30,8 @@ chat adapters and the CLI word the same error the same way in every language.
 from __future__ import annotations
 
 from typing import ClassVar
+
+from core.terms import Term
 
 
 class ImagineError(Exception):
@@ -74,6 +84,113 @@ class DownloadError(ImagineError):
 
     def params(self) -> dict[str, object]:
         return {"reason": self.reason}
+
+
+class RequestRefused(ImagineError):
+    """The service will not take the request now; nothing was spent."""
+
+    key = "error.refused"
+
+
+class QuotaExceeded(RequestRefused):
+    """A daily budget (`scope`: user, chat or global) cannot pay for the request."""
+
+    key = "error.quota_exceeded"
+
+    def __init__(self, scope: str, used: float, limit: float, asked: float, resets_at: str) -> None:
+        self.scope = scope
+        self.used = used
+        self.limit = limit
+        self.asked = asked
+        self.resets_at = resets_at
+        super().__init__(f"{scope} quota: {used:g} of {limit:g} used, {asked:g} asked")
+
+    @property
+    def left(self) -> float:
+        return max(0.0, self.limit - self.used)
+
+    def params(self) -> dict[str, object]:
+        return {
+            "scope": Term(self.scope),
+            "used": f"{self.used:g}",
+            "limit": f"{self.limit:g}",
+            "left": f"{self.left:g}",
+            "asked": f"{self.asked:g}",
+            "resets_at": self.resets_at,
+        }
+
+
+class QueueFull(RequestRefused):
+    """The user already has `limit` jobs waiting."""
+
+    key = "error.queue_full"
+
+    def __init__(self, waiting: int, limit: int) -> None:
+        self.waiting = waiting
+        self.limit = limit
+        super().__init__(f"{waiting} jobs waiting, limit {limit}")
+
+    def params(self) -> dict[str, object]:
+        return {"waiting": self.waiting, "limit": self.limit}
+
+
+class CooldownActive(RequestRefused):
+    """The user submitted too recently."""
+
+    key = "error.cooldown"
+
+    def __init__(self, seconds_left: float) -> None:
+        self.seconds_left = seconds_left
+        super().__init__(f"cooldown: {seconds_left:.0f}s left")
+
+    def params(self) -> dict[str, object]:
+        return {"seconds": max(1, round(self.seconds_left))}
+
+
+class Banned(RequestRefused):
+    """The user (`scope` user) or the whole chat (`scope` chat) is banned."""
+
+    key = "error.banned"
+
+    def __init__(self, scope: str, reason: str = "") -> None:
+        self.scope = scope
+        self.reason = reason
+        super().__init__(f"banned ({scope})")
+
+    def params(self) -> dict[str, object]:
+        return {"scope": Term(self.scope), "reason": self.reason}
+
+
+class PromptBlocked(RequestRefused):
+    """The prompt filter matched `rule`."""
+
+    key = "error.prompt_blocked"
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        super().__init__(f"prompt blocked by rule {rule!r}")
+
+    def params(self) -> dict[str, object]:
+        return {"rule": self.rule}
+
+
+class JobNotFound(RequestRefused):
+    """No job with that id belongs to the user."""
+
+    key = "error.job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(f"no job {job_id}")
+
+    def params(self) -> dict[str, object]:
+        return {"job_id": self.job_id}
+
+
+class NotAllowed(RequestRefused):
+    """The action is not this user's to take, or it is too late for it."""
+
+    key = "error.not_allowed"
 
 
 class UpstreamError(ImagineError):

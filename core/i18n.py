@@ -7,6 +7,7 @@ import string
 from importlib import resources
 
 from core.errors import ImagineError
+from core.terms import Term
 
 DEFAULT_LOCALE = "en"
 
@@ -35,7 +36,11 @@ class Translator:
         return string.Formatter().vformat(template, (), _Blank(params))
 
     def error(self, locale: str | None, error: ImagineError) -> str:
-        return self.text(locale, error.key, **error.params())
+        params = {
+            name: self.text(locale, f"term.{value}") if isinstance(value, Term) else value
+            for name, value in error.params().items()
+        }
+        return self.text(locale, error.key, **params)
 
 
 def normalize_locale(locale: str | None) -> str:

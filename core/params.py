@@ -59,6 +59,25 @@ class GenerationParams:
             payload["loras"] = _loras_payload(self.loras)
         return payload
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form that `from_dict` reads back (the job row keeps it)."""
+        return {**self.to_payload(), "loras": [[lo.repo_id, lo.weight] for lo in self.loras]}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
+        width, height = (int(side) for side in str(data["size"]).split("x"))
+        return cls(
+            model=data["model"],
+            prompt=data["prompt"],
+            size=Size(width, height),
+            seed=int(data["seed"]),
+            negative_prompt=data.get("negative_prompt", ""),
+            steps=data.get("steps"),
+            guidance=data.get("guidance"),
+            image_url=data.get("image_url"),
+            loras=tuple(LoraWeight(str(rid), float(w)) for rid, w in data.get("loras", [])),
+        )
+
     def describe(self) -> dict[str, str]:
         """The parameters as text, for captions and for the PNG's text chunks."""
         text = {"model": self.model, "prompt": self.prompt, "size": str(self.size)}

@@ -59,3 +59,9 @@ def test_an_error_in_both_languages() -> None:
 def test_unknown_keys_and_missing_values_degrade_gently() -> None:
     assert TRANSLATOR.text("en", "no.such.key") == "no.such.key"
     assert TRANSLATOR.text("en", "error.task_failed") == "ModelScope could not make this image: "
+
+
+def test_terms_inside_messages_are_translated() -> None:
+    error = errors.QuotaExceeded("chat", used=10, limit=10, asked=1, resets_at="00:00")
+    assert TRANSLATOR.error("en", error).startswith("This chat's daily quota cannot cover this")
+    assert TRANSLATOR.error("zh", error).startswith("本群每日额度不足")

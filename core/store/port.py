@@ -1,0 +1,51 @@
+"""The store port: everything the service persists, behind one narrow interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from core.jobs import Job, JobState
+from core.quotas import Admission, Usage
+
+
+class Store(Protocol):
+    """Jobs, quota usage and small settings; each backend passes tests/core/store."""
+
+    async def add_jobs(self, jobs: Sequence[Job], admission: Admission) -> None:
+        """Insert `jobs` if `admission` allows them, in one atomic step; else raise
+        `CooldownActive`, `QueueFull` or `QuotaExceeded` and insert nothing."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
+        """Write `job`; with `expected`, only if the stored state is one of them (a
+        compare-and-set, so a cancel and a worker never both win). True if written."""
+        ...
+
+    async def unfinished(self) -> list[Job]:
+        """Every job not yet terminal, oldest first: what a restart resumes."""
+        ...
+
+    async def history(self, user: str, limit: int) -> list[Job]:
+        """The user's latest jobs, newest first."""
+        ...
+
+    async def usage(self, user: str, chat: str, day: str) -> Usage: ...
+
+    async def token_usage(self, day: str) -> dict[str, float]:
+        """Cost units per token label that `day` (reserved or committed)."""
+        ...
+
+    async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None: ...
+
+    async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
+        """Store `value` under (namespace, key); None deletes it."""
+        ...
+
+    async def purge(self, finished_before: float) -> list[Job]:
+        """Delete terminal jobs created before `finished_before`; return them."""
+        ...
+
+    async def close(self) -> None: ...
