@@ -84,31 +84,37 @@ class ImageEngine:
     ) -> GeneratedImage:
         """Poll an accepted task to its end, download its image and keep it."""
         started = self._clock.monotonic()
+        final = await self.wait(task_id, params, on_progress)
+        return await self.keep(final, params, self._clock.monotonic() - started)
+
+    async def wait(
+        self, task_id: str, params: GenerationParams, on_progress: ProgressCallback | None = None
+    ) -> TaskSnapshot:
+        """Poll until the task succeeds (its snapshot) or fails (an `UpstreamError`)."""
 
         async def report(snapshot: TaskSnapshot, elapsed: float) -> None:
             if on_progress is not None:
                 await on_progress(Progress(task_id, snapshot.raw_status, elapsed))
 
-        final = await self.client.wait_for_task(
+        return await self.client.wait_for_task(
             task_id,
             model=params.model,
             policy=self._policy,
             max_seconds=self._max_seconds,
             on_poll=report,
         )
+
+    async def keep(
+        self, final: TaskSnapshot, params: GenerationParams, elapsed: float, stem: str = ""
+    ) -> GeneratedImage:
+        """Download the finished task's image and keep it under `stem` (default gen_<task>)."""
         data, info = await self._fetcher.fetch(final.images[0])
-        text = {**params.describe(), "task_id": task_id, "software": "imagine-bot"}
+        text = {**params.describe(), "task_id": final.task_id, "software": "imagine-bot"}
         path = await asyncio.to_thread(
-            save_original, data, self._output_dir, f"gen_{_safe_stem(task_id)}", text
+            save_original, data, self._output_dir, stem or f"gen_{_safe_stem(final.task_id)}", text
         )
         return GeneratedImage(
-            task_id,
-            params,
-            path,
-            info,
-            len(data),
-            final.time_taken_ms,
-            self._clock.monotonic() - started,
+            final.task_id, params, path, info, len(data), final.time_taken_ms, elapsed
         )
 
 

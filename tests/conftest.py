@@ -86,12 +86,16 @@ def make_client(
 
 
 def make_engine(
-    sim: Simulator, session: aiohttp.ClientSession, out: Path, max_seconds: float = 10.0
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    out: Path,
+    max_seconds: float = 10.0,
+    token: str = TOKEN,
 ) -> ImageEngine:
     clock = SystemClock()
     fetcher = ImageFetcher(session, ["127.0.0.1"], 8 * 1024 * 1024, fast_backoff(), clock)
     return ImageEngine(
-        make_client(sim, session), fetcher, out, FixedInterval(0.03), max_seconds, clock
+        make_client(sim, session, token), fetcher, out, FixedInterval(0.03), max_seconds, clock
     )
 
 
@@ -99,3 +103,16 @@ async def wait_until_idle(sim: Simulator) -> None:
     """Let every simulated task end, so the token's one slot is free again."""
     latest = max((task.ends_at for task in sim.tasks.values()), default=0.0)
     await asyncio.sleep(max(0.0, latest - time.monotonic()))
+
+
+class ShiftedClock(SystemClock):
+    """Real sleeps and monotonic time; the wall clock can jump (to cross a day)."""
+
+    def __init__(self) -> None:
+        self.shift = timedelta()
+
+    def now(self) -> datetime:
+        return super().now() + self.shift
+
+    def advance(self, seconds: float) -> None:
+        self.shift += timedelta(seconds=seconds)

@@ -25,7 +25,8 @@ class Store(Protocol):
         ...
 
     async def unfinished(self) -> list[Job]:
-        """Every job not yet terminal, oldest first: what a restart resumes."""
+        """Jobs not yet terminal, or terminal with their final event not yet delivered
+        (`delivered_at` unset), oldest first: what a restart resumes."""
         ...
 
     async def history(self, user: str, limit: int) -> list[Job]:

@@ -25,7 +25,10 @@ SPENT = (*COUNTED, QuotaState.EXEMPT.value)
 TERMINAL = tuple(s.value for s in JobState if s.terminal)
 # Built once from "?" placeholders only; the values always travel as parameters.
 IN_TERMINAL = f"state IN ({', '.join('?' * len(TERMINAL))})"
-UNFINISHED_SQL = f"SELECT data FROM jobs WHERE NOT {IN_TERMINAL} ORDER BY created_at, id"  # noqa: S608
+UNFINISHED_SQL = (
+    f"SELECT data FROM jobs WHERE NOT {IN_TERMINAL} OR delivered_at IS NULL"  # noqa: S608
+    " ORDER BY created_at, id"
+)
 PURGED_SQL = f"SELECT data FROM jobs WHERE {IN_TERMINAL} AND created_at < ?"  # noqa: S608
 PURGE_SQL = f"DELETE FROM jobs WHERE {IN_TERMINAL} AND created_at < ?"  # noqa: S608
 
@@ -40,6 +43,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     token TEXT,
     cost REAL NOT NULL,
     created_at REAL NOT NULL,
+    delivered_at REAL,
     data TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS jobs_user_day ON jobs (user_key, day);
@@ -104,7 +108,7 @@ class SqliteStore:
             )
             check_admission(admission, usage, int(waiting or 0), last)
             await db.executemany(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(j) for j in jobs]
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(j) for j in jobs]
             )
 
         await self._write(insert)
@@ -118,7 +122,7 @@ class SqliteStore:
         row = _row(job)
         sql = (
             "UPDATE jobs SET user_key = ?, chat_key = ?, day = ?, state = ?, quota_state = ?,"
-            " token = ?, cost = ?, created_at = ?, data = ? WHERE id = ?"
+            " token = ?, cost = ?, created_at = ?, delivered_at = ?, data = ? WHERE id = ?"
         )
         values: tuple[Any, ...] = (*row[1:], job.id)
         if expected:
@@ -214,6 +218,7 @@ def _row(job: Job) -> tuple[Any, ...]:
         job.token,
         job.cost,
         job.created_at,
+        job.delivered_at,
         json.dumps(job.to_dict(), ensure_ascii=False),
     )
 

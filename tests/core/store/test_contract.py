@@ -101,9 +101,11 @@ async def test_save_is_a_compare_and_set_when_asked(store: Store) -> None:
 async def test_unfinished_and_history(store: Store) -> None:
     jobs = [job(at=float(i)) for i in range(4)]
     await store.add_jobs(jobs, admission(max_waiting=10))
-    await store.save(jobs[1].moved(JobState.DONE, 9.0))
+    await store.save(jobs[1].moved(JobState.DONE, 9.0, delivered_at=9.0))
     await store.save(jobs[2].moved(JobState.SUBMITTED, 9.0, task_id="7"))
     assert [j.id for j in await store.unfinished()] == [jobs[0].id, jobs[2].id, jobs[3].id]
+    await store.save(jobs[3].moved(JobState.FAILED, 9.0))  # its notice not yet delivered
+    assert jobs[3].id in [j.id for j in await store.unfinished()]
     assert [j.id for j in await store.history("tg:1", 2)] == [jobs[3].id, jobs[2].id]
     assert await store.history("tg:2", 5) == []
 

@@ -1,0 +1,62 @@
+"""Putting the core together from its parts (the bot's wiring and the tests both use it)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from core.catalog import Catalog
+from core.clock import Clock
+from core.dispatcher import Dispatcher
+from core.engine import ImageEngine
+from core.estimates import RunTimes
+from core.notifier import Notifier, PlatformNotifiers
+from core.policy import Policy
+from core.service import GenerationService
+from core.slots import SlotPool, TokenSlot
+from core.store import Store
+from core.worker import JobRunner
+
+
+@dataclass
+class Core:
+    """The running core: adapters hold `service`; the composition root runs `run()`."""
+
+    service: GenerationService
+    dispatcher: Dispatcher
+    runner: JobRunner
+    pool: SlotPool
+    store: Store
+
+    async def run(self) -> None:
+        """Resume unfinished jobs, then admit jobs until cancelled."""
+        day = self.service.policy.limits.day_of(self.service.clock.now())
+        self.pool.load_spending(await self.store.token_usage(day), day)
+        runner = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+        await self.service.recover()
+        await runner
+
+
+def assemble(
+    store: Store,
+    engines: Sequence[tuple[str, ImageEngine]],
+    notifiers: dict[str, Notifier],
+    catalog: Catalog,
+    policy: Policy,
+    clock: Clock,
+    concurrency: int = 1,
+    daily_budget: float | None = None,
+    progress_every: float = 5.0,
+) -> Core:
+    pool = SlotPool(
+        [TokenSlot(label, engine, concurrency, daily_budget) for label, engine in engines]
+    )
+    run_times = RunTimes()
+    routed = PlatformNotifiers(notifiers)
+    runner = JobRunner(store, routed, pool, run_times, clock, progress_every)
+    dispatcher = Dispatcher(pool, runner, policy, clock)
+    service = GenerationService(
+        store, catalog, dispatcher, runner, routed, policy, clock, run_times
+    )
+    return Core(service, dispatcher, runner, pool, store)

@@ -1,0 +1,355 @@
+"""The generation service: the one entry point adapters call (STYLE.md, habit 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import random
+from collections.abc import Coroutine, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.catalog import Catalog
+from core.clock import Clock
+from core.dispatcher import Dispatcher
+from core.errors import (
+    Banned,
+    InvalidParameter,
+    JobNotFound,
+    NotAllowed,
+    PromptBlocked,
+    TaskNotFound,
+)
+from core.estimates import RunTimes
+from core.jobs import GenerationRequest, Job, JobState, QuotaState, new_id
+from core.notifier import EventKind, JobEvent, PlatformNotifiers
+from core.params import GenerationParams
+from core.policy import Policy
+from core.quotas import Admission
+from core.store import Store
+from core.validation import SEED_MAX, LoraChoice, ParamsInput, validate
+from core.worker import JobRunner
+
+log = logging.getLogger("imagine.service")
+
+USER_DEFAULTS = "user"  # settings namespaces
+CHAT_SETTINGS = "chat"
+BANS = "ban"
+DEFAULT_FIELDS = ("model", "size", "negative_prompt")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What `submit` answers at once: the jobs, the first one's place and a wait estimate."""
+
+    jobs: tuple[Job, ...]
+    position: int
+    estimated_wait: float
+
+
+@dataclass(frozen=True)
+class QueueState:
+    waiting: int
+    running: int
+    your_positions: tuple[int, ...]
+    estimated_wait: float
+
+
+@dataclass(frozen=True)
+class QuotaView:
+    """Cost units used and left today per scope (left None: no limit); reset time."""
+
+    used: dict[str, float]
+    left: dict[str, float | None]
+    resets_at: str
+    exempt: bool
+
+
+class GenerationService:
+    """Validates, moderates, charges and queues requests; reports through the notifiers."""
+
+    def __init__(
+        self,
+        store: Store,
+        catalog: Catalog,
+        dispatcher: Dispatcher,
+        runner: JobRunner,
+        notifiers: PlatformNotifiers,
+        policy: Policy,
+        clock: Clock,
+        run_times: RunTimes,
+    ) -> None:
+        self.store = store
+        self.catalog = catalog
+        self._dispatcher = dispatcher
+        self._runner = runner
+        self._notifiers = notifiers
+        self.policy = policy
+        self.clock = clock
+        self._run_times = run_times
+        self._rng = random.Random()
+        self._background: set[asyncio.Task[object]] = set()
+
+    async def submit(self, request: GenerationRequest) -> Receipt:
+        """Accept a request, or raise the typed reason why not; nothing is spent on a refusal."""
+        await self._check_bans(request.user, request.chat)
+        await self._check_prompt(request)
+        if not 1 <= request.count <= self.policy.max_count:
+            raise InvalidParameter("count", request.count, f"1..{self.policy.max_count}")
+        params = validate(await self._with_defaults(request), self.catalog, self._rng)
+        return await self._accept(request, params)
+
+    async def reroll(self, user: str, job_id: str, reply_target: str) -> Receipt:
+        """The same parameters with a new seed, charged like a new request."""
+        job = await self._own_job(user, job_id)
+        await self._check_bans(job.user, job.chat)
+        platform, _, user_id = job.user.partition(":")
+        request = GenerationRequest(
+            platform=platform,
+            user_id=user_id,
+            chat_id=job.chat.partition(":")[2],
+            reply_target=reply_target,
+            prompt=job.params.prompt,
+            is_group=job.is_group,
+            locale=job.locale,
+        )
+        params = dataclasses.replace(job.params, seed=self._rng.randint(0, SEED_MAX))
+        return await self._accept(request, params)
+
+    async def cancel(self, user: str, job_id: str) -> Job:
+        """Cancel a waiting or running job of the user's (or any job, for an admin)."""
+        job = await self._own_job(user, job_id)
+        if job.state.terminal:
+            raise NotAllowed(f"job {job_id} already ended")
+        if self._dispatcher.cancel(job_id) is None and job.state is not JobState.QUEUED:
+            return job  # running: the worker marks it cancelled and announces it
+        return await self._runner.cancel_running(job)
+
+    async def history(self, user: str, limit: int = 10) -> list[Job]:
+        return await self.store.history(user, limit)
+
+    async def queue_state(self, user: str) -> QueueState:
+        order = list(self._dispatcher.queue.order())
+        mine = tuple(i for i, job in enumerate(order, start=1) if job.user == user)
+        first = mine[0] if mine else len(order) + 1
+        return QueueState(
+            len(order), len(self._dispatcher.in_flight()), mine, self._estimate(first)
+        )
+
+    async def quota(self, user: str, chat: str) -> QuotaView:
+        now = self.clock.now()
+        limits = await self._limits(chat)
+        usage = await self.store.usage(user, chat, self.policy.limits.day_of(now))
+        used = {"user": usage.user, "chat": usage.chat, "global": usage.global_}
+        left = {
+            scope: None if limit is None else max(0.0, limit - used[scope])
+            for scope, limit in limits.items()
+        }
+        resets = self.policy.limits.resets_at(now).isoformat(timespec="minutes")
+        return QuotaView(used, left, resets, self.policy.is_admin(user))
+
+    async def defaults(self, user: str) -> dict[str, str]:
+        return {
+            k: str(v) for k, v in (await self.store.get_setting(USER_DEFAULTS, user) or {}).items()
+        }
+
+    async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
+        """Save per-user defaults (model, size, negative_prompt), checked like a request."""
+        unknown = set(values) - set(DEFAULT_FIELDS)
+        if unknown:
+            raise InvalidParameter("setting", ", ".join(sorted(unknown)), ", ".join(DEFAULT_FIELDS))
+        merged = {**await self.defaults(user), **values}
+        kept = {k: v for k, v in merged.items() if v}
+        validate(
+            ParamsInput(
+                "check",
+                model=kept.get("model"),
+                size=kept.get("size"),
+                negative_prompt=kept.get("negative_prompt", ""),
+            ),
+            self.catalog,
+        )
+        await self.store.put_setting(USER_DEFAULTS, user, kept or None)
+        return kept
+
+    async def ban(self, key: str, reason: str = "") -> None:
+        """Ban a user or a whole chat (a `platform:id` key)."""
+        await self.store.put_setting(BANS, key, {"reason": reason})
+
+    async def unban(self, key: str) -> None:
+        await self.store.put_setting(BANS, key, None)
+
+    async def chat_settings(self, chat: str) -> dict[str, object]:
+        return await self.store.get_setting(CHAT_SETTINGS, chat) or {}
+
+    async def set_chat_settings(self, chat: str, **values: object) -> dict[str, object]:
+        """A chat's own budget and filter: daily_budget, member_daily, words, patterns."""
+        merged = {**await self.chat_settings(chat), **values}
+        await self.store.put_setting(CHAT_SETTINGS, chat, merged)
+        return merged
+
+    async def recover(self) -> int:
+        """Pick up every unfinished job after a start: queue, resume or deliver each."""
+        jobs = await self.store.unfinished()
+        for job in jobs:
+            if job.state.terminal or job.state is JobState.DELIVERING:
+                self._in_background(self._runner.deliver(job, _final_event(job.state)))
+            elif job.state is JobState.QUEUED:
+                self._dispatcher.enqueue(job)
+            elif not self._dispatcher.resume(job):
+                await self._orphaned(job)
+        log.info("recovered %d unfinished jobs", len(jobs))
+        return len(jobs)
+
+    async def _orphaned(self, job: Job) -> None:
+        # Its token is no longer configured: a task that exists cannot be polled by another
+        # account, but one that was never created can run anywhere.
+        if job.task_id is None:
+            self._dispatcher.enqueue(job)
+        else:
+            self._in_background(self._runner.fail(job, TaskNotFound("its token was removed")))
+
+    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def purge_old(self) -> int:
+        """Delete finished jobs and their images past the retention period."""
+        horizon = self.clock.now().timestamp() - self.policy.retention_days * 86_400
+        gone = await self.store.purge(horizon)
+        await asyncio.to_thread(_delete_files, [job.result_path for job in gone if job.result_path])
+        return len(gone)
+
+    # --- helpers --------------------------------------------------------------------
+
+    async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
+        jobs = self._jobs(request, params)
+        await self.store.add_jobs(jobs, await self._admission(request, sum(j.cost for j in jobs)))
+        for job in jobs:
+            self._dispatcher.enqueue(job)
+        position = self._dispatcher.queue.position(jobs[0].id) or 0
+        for job in jobs:
+            await self._notifiers.send_quietly(JobEvent(EventKind.QUEUED, job, position=position))
+        return Receipt(tuple(jobs), position, self._estimate(position))
+
+    def _jobs(self, request: GenerationRequest, params: GenerationParams) -> list[Job]:
+        model = self.catalog.find_model(params.model)
+        cost = model.cost if model else 1.0
+        now = self.clock.now()
+        exempt = self.policy.is_admin(request.user)
+        batch, tier = new_id(), self.policy.tier_for(request.user, request.roles)
+        return [
+            Job(
+                id=new_id(),
+                batch_id=batch,
+                batch_index=i,
+                batch_size=request.count,
+                user=request.user,
+                chat=request.chat,
+                is_group=request.is_group,
+                reply_target=request.reply_target,
+                locale=request.locale,
+                params=dataclasses.replace(params, seed=(params.seed + i) % (SEED_MAX + 1)),
+                cost=cost,
+                day=self.policy.limits.day_of(now),
+                created_at=now.timestamp(),
+                quota_state=QuotaState.EXEMPT if exempt else QuotaState.RESERVED,
+                tier=tier.level,
+                transitions={JobState.QUEUED.value: now.timestamp()},
+            )
+            for i in range(request.count)
+        ]
+
+    async def _admission(self, request: GenerationRequest, cost: float) -> Admission:
+        now = self.clock.now()
+        limits = await self._limits(request.chat)
+        return Admission(
+            user=request.user,
+            chat=request.chat,
+            day=self.policy.limits.day_of(now),
+            now=now.timestamp(),
+            cost=cost,
+            resets_at=self.policy.limits.resets_at(now).strftime("%H:%M %Z"),
+            exempt=self.policy.is_admin(request.user),
+            user_limit=limits["user"],
+            chat_limit=limits["chat"],
+            global_limit=limits["global"],
+            max_waiting=self.policy.tier_for(request.user, request.roles).waiting,
+            cooldown_seconds=self.policy.limits.cooldown_seconds,
+        )
+
+    async def _limits(self, chat: str) -> dict[str, float | None]:
+        own = await self.chat_settings(chat)
+        limits = self.policy.limits
+        member = own.get("member_daily")
+        budget = own.get("daily_budget")
+        return {
+            "user": float(member) if isinstance(member, int | float) else limits.user_daily,
+            "chat": float(budget) if isinstance(budget, int | float) else limits.chat_daily,
+            "global": limits.global_daily,
+        }
+
+    async def _check_bans(self, user: str, chat: str) -> None:
+        for scope, key in (("user", user), ("chat", chat)):
+            ban = await self.store.get_setting(BANS, key)
+            if ban is not None:
+                raise Banned(scope, str(ban.get("reason", "")))
+
+    async def _check_prompt(self, request: GenerationRequest) -> None:
+        own = await self.chat_settings(request.chat)
+        rules = self.policy.prompt_filter.extended(
+            _strings(own.get("words")), _strings(own.get("patterns"))
+        )
+        rule = rules.match(request.prompt, request.negative_prompt or "")
+        if rule is not None:
+            raise PromptBlocked(rule)
+
+    async def _with_defaults(self, request: GenerationRequest) -> ParamsInput:
+        saved = await self.defaults(request.user)
+        size = request.size or (None if request.aspect_ratio else saved.get("size"))
+        return ParamsInput(
+            prompt=request.prompt,
+            model=request.model or saved.get("model"),
+            negative_prompt=(
+                request.negative_prompt
+                if request.negative_prompt is not None
+                else saved.get("negative_prompt", "")
+            ),
+            size=size,
+            aspect_ratio=request.aspect_ratio,
+            seed=request.seed,
+            steps=request.steps,
+            guidance=request.guidance,
+            image_url=request.image_url,
+            loras=tuple(LoraChoice(name, weight) for name, weight in request.loras),
+        )
+
+    async def _own_job(self, user: str, job_id: str) -> Job:
+        job = await self.store.get(job_id)
+        if job is None or (job.user != user and not self.policy.is_admin(user)):
+            raise JobNotFound(job_id)
+        return job
+
+    def _estimate(self, position: int) -> float:
+        capacity = max(1, self._dispatcher.capacity)
+        return (position + len(self._dispatcher.in_flight())) / capacity * self._run_times.typical()
+
+
+def _delete_files(paths: list[str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+def _final_event(state: JobState) -> EventKind:
+    return {
+        JobState.DONE: EventKind.SUCCEEDED,
+        JobState.DELIVERING: EventKind.SUCCEEDED,
+        JobState.FAILED: EventKind.FAILED,
+    }.get(state, EventKind.CANCELLED)
+
+
+def _strings(value: object) -> Sequence[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []

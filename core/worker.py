@@ -1,0 +1,216 @@
+"""Runs one job through its states: submit, poll, download, deliver.
+
+Every change is written to the job row before it is announced. Quota safety: the task id
+is written right after the POST; a job that has one is polled, never submitted again; a
+job caught in `submitting` (its POST's answer lost) is submitted once more at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from core.clock import Clock
+from core.engine import Progress
+from core.errors import (
+    ImagineError,
+    TaskFailed,
+    TransportError,
+    Unauthorized,
+)
+from core.estimates import RunTimes
+from core.jobs import Job, JobState, QuotaState
+from core.modelscope.retry import Backoff
+from core.notifier import EventKind, JobEvent, PlatformNotifiers
+from core.slots import SlotPool, TokenSlot
+from core.store import Store
+
+log = logging.getLogger("imagine.worker")
+
+MAX_SUBMITS = 2  # the first POST, and one more if its answer was lost (DESIGN.md)
+DELIVERY_BACKOFF = Backoff(base=1.0, cap=60.0, attempts=8)
+
+
+class Outcome(Enum):
+    FINISHED = "finished"  # done, failed or cancelled: the row says which
+    REQUEUED = "requeued"  # its token was refused before the task existed: run it again
+
+
+@dataclass
+class _Run:
+    job: Job
+    slot: TokenSlot
+    last_status: str = ""
+    last_progress: float = field(default=-1e9)
+
+
+class JobRunner:
+    """Moves jobs through the state machine; one `run` per admitted job."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: PlatformNotifiers,
+        pool: SlotPool,
+        run_times: RunTimes,
+        clock: Clock,
+        progress_every: float = 5.0,
+        delivery_backoff: Backoff = DELIVERY_BACKOFF,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._pool = pool
+        self._run_times = run_times
+        self._clock = clock
+        self._progress_every = progress_every
+        self._delivery_backoff = delivery_backoff
+        self.cancel_requested: set[str] = set()
+
+    async def run(self, job: Job, slot: TokenSlot) -> tuple[Outcome, Job]:
+        run = _Run(job, slot)
+        try:
+            await self._produce(run)
+        except Unauthorized as error:
+            self._pool.disable(slot, error.message)
+            if run.job.task_id is None:
+                await self._move(run, JobState.QUEUED, token=None)
+                return Outcome.REQUEUED, run.job
+            await self._fail(run, error)
+        except ImagineError as error:
+            await self._fail(run, error)
+        except asyncio.CancelledError:
+            if run.job.id not in self.cancel_requested:
+                raise  # shutting down: the row stays as it is, and the next start resumes it
+            await self.cancel_running(run.job)
+            return Outcome.FINISHED, await self._latest(run.job)
+        return Outcome.FINISHED, run.job
+
+    async def _produce(self, run: _Run) -> None:
+        if run.job.task_id is None and not await self._submit(run):
+            return  # cancelled while it waited for its slot: nothing was sent
+        params = run.job.params
+        final = await run.slot.engine.wait(
+            str(run.job.task_id), params, lambda p: self._progress(run, p)
+        )
+        elapsed = self._clock.now().timestamp() - run.job.transitions.get("submitted", 0.0)
+        await self._move(run, JobState.DOWNLOADING)
+        image = await run.slot.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
+        self._run_times.observe(params.model, elapsed)
+        quota = run.job.quota_state
+        await self._move(
+            run,
+            JobState.DELIVERING,
+            result_path=str(image.path),
+            time_taken_ms=image.time_taken_ms,
+            quota_state=QuotaState.COMMITTED if quota is QuotaState.RESERVED else quota,
+        )
+        await self.deliver(run.job, EventKind.SUCCEEDED)
+
+    async def _submit(self, run: _Run) -> bool:
+        attempts = run.job.submit_attempts
+        if attempts >= MAX_SUBMITS:
+            raise TransportError("the submit's outcome is unknown", maybe_delivered=True)
+        expected = (JobState.QUEUED, JobState.SUBMITTING)
+        if not await self._move(
+            run, JobState.SUBMITTING, expected, submit_attempts=attempts + 1, token=run.slot.label
+        ):
+            return False
+        task = await run.slot.engine.submit(run.job.params)
+        await self._move(run, JobState.SUBMITTED, task_id=task.task_id)
+        await self._notifiers.send_quietly(JobEvent(EventKind.STARTED, run.job))
+        return True
+
+    async def _progress(self, run: _Run, progress: Progress) -> None:
+        now = self._clock.monotonic()
+        if progress.status == run.last_status and now - run.last_progress < self._progress_every:
+            return
+        run.last_status, run.last_progress = progress.status, now
+        estimate = self._run_times.left(run.job.params.model, progress.elapsed)
+        event = JobEvent(
+            EventKind.PROGRESS,
+            run.job,
+            status=progress.status,
+            elapsed=progress.elapsed,
+            estimate=estimate,
+        )
+        await self._notifiers.send_quietly(event)
+
+    async def fail(self, job: Job, error: ImagineError) -> None:
+        """End a job that cannot run (e.g. its token is gone) with `error`."""
+        await self._fail(_Run(job, self._pool.slots[0]), error)
+
+    async def _fail(self, run: _Run, error: ImagineError) -> None:
+        log.warning("job %s failed: %s", run.job.id, error, extra={"job_id": run.job.id})
+        await self._move(
+            run,
+            JobState.FAILED,
+            error_key=error.key,
+            error_params=_plain(error.params()),
+            quota_state=_after_failure(run.job.quota_state, error),
+        )
+        await self.deliver(run.job, EventKind.FAILED)
+
+    async def cancel_running(self, job: Job) -> Job:
+        """Mark a job cancelled; charged only if ModelScope already took its task."""
+        latest = await self._latest(job)
+        if latest.state.terminal:
+            return latest
+        charged = latest.task_id is not None and latest.quota_state is QuotaState.RESERVED
+        quota = QuotaState.COMMITTED if charged else _refund(latest.quota_state)
+        cancelled = latest.moved(JobState.CANCELLED, self._now(), quota_state=quota)
+        if not await self._store.save(cancelled, expected=[latest.state]):
+            return await self.cancel_running(job)  # it moved on meanwhile: look again
+        self.cancel_requested.discard(job.id)
+        await self.deliver(cancelled, EventKind.CANCELLED)
+        return cancelled
+
+    async def deliver(self, job: Job, kind: EventKind) -> Job:
+        """Send a final event until the adapter takes it, then record the delivery."""
+        for failures in range(1, self._delivery_backoff.attempts + 1):
+            try:
+                await self._notifiers.send(JobEvent(kind, job))
+            except Exception:
+                log.warning(
+                    "delivery of job %s failed", job.id, exc_info=True, extra={"job_id": job.id}
+                )
+                await self._clock.sleep(self._delivery_backoff.delay(failures))
+                continue
+            state = JobState.DONE if kind is EventKind.SUCCEEDED else job.state
+            delivered = job.moved(state, self._now(), delivered_at=self._now())
+            await self._store.save(delivered)
+            return delivered
+        log.error("job %s not delivered; it will be retried at the next start", job.id)
+        return job
+
+    async def _move(
+        self, run: _Run, state: JobState, expected: tuple[JobState, ...] = (), **changes: Any
+    ) -> bool:
+        moved = run.job.moved(state, self._now(), **changes)
+        if not await self._store.save(moved, expected):
+            return False
+        run.job = moved
+        return True
+
+    async def _latest(self, job: Job) -> Job:
+        return await self._store.get(job.id) or job
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+
+def _after_failure(quota: QuotaState, error: ImagineError) -> QuotaState:
+    # A refusal of the finished task (moderation) is the user's; everything else is not.
+    if quota is not QuotaState.RESERVED:
+        return quota
+    return QuotaState.COMMITTED if isinstance(error, TaskFailed) else QuotaState.REFUNDED
+
+
+def _refund(quota: QuotaState) -> QuotaState:
+    return QuotaState.REFUNDED if quota is QuotaState.RESERVED else quota
+
+
+def _plain(params: dict[str, object]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}

@@ -1,0 +1,87 @@
+"""A running core against the simulator: SQLite store, in-memory notifier, real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from core.assembly import Core, assemble
+from core.catalog import load_catalog
+from core.jobs import GenerationRequest, Job
+from core.notifier import EventKind, MemoryNotifier
+from core.policy import Policy
+from core.simulator import Simulator
+from core.store.sqlite import SqliteStore
+from tests.conftest import TOKEN, ShiftedClock, make_engine
+
+FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
+
+
+@dataclass
+class Harness:
+    core: Core
+    notifier: MemoryNotifier
+    sim: Simulator
+    clock: ShiftedClock
+
+    async def finals(self, count: int, within: float = 20.0) -> None:
+        """Wait for `count` final events, and for the workers to record their delivery."""
+        async with asyncio.timeout(within):
+            await self.notifier.wait_for(count, FINAL)
+            await self.core.dispatcher.wait_idle()
+
+    async def job(self, job_id: str) -> Job:
+        job = await self.core.store.get(job_id)
+        assert job is not None
+        return job
+
+
+def request(user: str = "1", chat: str = "-100", prompt: str = "a red fox", **fields: object):  # type: ignore[no-untyped-def]
+    return GenerationRequest(
+        platform="tg",
+        user_id=user,
+        chat_id=chat,
+        reply_target=f"r-{user}",
+        prompt=prompt,
+        is_group=True,
+        **fields,
+    )  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def running_core(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    policy: Policy | None = None,
+    tokens: tuple[str, ...] = (TOKEN,),
+    db: str | Path = ":memory:",
+    max_seconds: float = 10.0,
+) -> AsyncIterator[Harness]:
+    store = await SqliteStore.open(db)
+    engines = [
+        (f"token#{i}", make_engine(sim, session, tmp_path, max_seconds, token))
+        for i, token in enumerate(tokens, start=1)
+    ]
+    notifier, clock = MemoryNotifier(), ShiftedClock()
+    core = assemble(
+        store,
+        engines,
+        {"tg": notifier},
+        load_catalog(),
+        policy or Policy(),
+        clock,
+        progress_every=0.0,
+    )
+    runner = asyncio.create_task(core.run())
+    try:
+        yield Harness(core, notifier, sim, clock)
+    finally:
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await store.close()
