@@ -6,22 +6,16 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Coroutine, Sequence
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.catalog import Catalog
 from core.clock import Clock
+from core.community import CommunityRules
 from core.dispatcher import Dispatcher
-from core.errors import (
-    Banned,
-    InvalidParameter,
-    JobNotFound,
-    NotAllowed,
-    PromptBlocked,
-    TaskNotFound,
-)
+from core.errors import InvalidParameter, JobNotFound, NotAllowed, TaskNotFound
 from core.estimates import RunTimes
 from core.jobs import GenerationRequest, Job, JobState, QuotaState, new_id
 from core.notifier import EventKind, JobEvent, PlatformNotifiers
@@ -29,15 +23,10 @@ from core.params import GenerationParams
 from core.policy import Policy
 from core.quotas import Admission
 from core.store import Store
-from core.validation import SEED_MAX, LoraChoice, ParamsInput, validate
+from core.validation import SEED_MAX, validate
 from core.worker import JobRunner
 
 log = logging.getLogger("imagine.service")
-
-USER_DEFAULTS = "user"  # settings namespaces
-CHAT_SETTINGS = "chat"
-BANS = "ban"
-DEFAULT_FIELDS = ("model", "size", "negative_prompt")
 
 
 @dataclass(frozen=True)
@@ -91,20 +80,20 @@ class GenerationService:
         self._run_times = run_times
         self._rng = random.Random()
         self._background: set[asyncio.Task[object]] = set()
+        self.rules = CommunityRules(store, catalog, policy)
 
     async def submit(self, request: GenerationRequest) -> Receipt:
         """Accept a request, or raise the typed reason why not; nothing is spent on a refusal."""
-        await self._check_bans(request.user, request.chat)
-        await self._check_prompt(request)
+        await self.rules.check(request)
         if not 1 <= request.count <= self.policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self.policy.max_count}")
-        params = validate(await self._with_defaults(request), self.catalog, self._rng)
+        params = validate(await self.rules.with_defaults(request), self.catalog, self._rng)
         return await self._accept(request, params)
 
     async def reroll(self, user: str, job_id: str, reply_target: str) -> Receipt:
         """The same parameters with a new seed, charged like a new request."""
         job = await self._own_job(user, job_id)
-        await self._check_bans(job.user, job.chat)
+        await self.rules.check_bans(job.user, job.chat)
         platform, _, user_id = job.user.partition(":")
         request = GenerationRequest(
             platform=platform,
@@ -140,7 +129,7 @@ class GenerationService:
 
     async def quota(self, user: str, chat: str) -> QuotaView:
         now = self.clock.now()
-        limits = await self._limits(chat)
+        limits = await self.rules.limits(chat)
         usage = await self.store.usage(user, chat, self.policy.limits.day_of(now))
         used = {"user": usage.user, "chat": usage.chat, "global": usage.global_}
         left = {
@@ -149,46 +138,6 @@ class GenerationService:
         }
         resets = self.policy.limits.resets_at(now).isoformat(timespec="minutes")
         return QuotaView(used, left, resets, self.policy.is_admin(user))
-
-    async def defaults(self, user: str) -> dict[str, str]:
-        return {
-            k: str(v) for k, v in (await self.store.get_setting(USER_DEFAULTS, user) or {}).items()
-        }
-
-    async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
-        """Save per-user defaults (model, size, negative_prompt), checked like a request."""
-        unknown = set(values) - set(DEFAULT_FIELDS)
-        if unknown:
-            raise InvalidParameter("setting", ", ".join(sorted(unknown)), ", ".join(DEFAULT_FIELDS))
-        merged = {**await self.defaults(user), **values}
-        kept = {k: v for k, v in merged.items() if v}
-        validate(
-            ParamsInput(
-                "check",
-                model=kept.get("model"),
-                size=kept.get("size"),
-                negative_prompt=kept.get("negative_prompt", ""),
-            ),
-            self.catalog,
-        )
-        await self.store.put_setting(USER_DEFAULTS, user, kept or None)
-        return kept
-
-    async def ban(self, key: str, reason: str = "") -> None:
-        """Ban a user or a whole chat (a `platform:id` key)."""
-        await self.store.put_setting(BANS, key, {"reason": reason})
-
-    async def unban(self, key: str) -> None:
-        await self.store.put_setting(BANS, key, None)
-
-    async def chat_settings(self, chat: str) -> dict[str, object]:
-        return await self.store.get_setting(CHAT_SETTINGS, chat) or {}
-
-    async def set_chat_settings(self, chat: str, **values: object) -> dict[str, object]:
-        """A chat's own budget and filter: daily_budget, member_daily, words, patterns."""
-        merged = {**await self.chat_settings(chat), **values}
-        await self.store.put_setting(CHAT_SETTINGS, chat, merged)
-        return merged
 
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""
@@ -265,7 +214,7 @@ class GenerationService:
 
     async def _admission(self, request: GenerationRequest, cost: float) -> Admission:
         now = self.clock.now()
-        limits = await self._limits(request.chat)
+        limits = await self.rules.limits(request.chat)
         return Admission(
             user=request.user,
             chat=request.chat,
@@ -279,52 +228,6 @@ class GenerationService:
             global_limit=limits["global"],
             max_waiting=self.policy.tier_for(request.user, request.roles).waiting,
             cooldown_seconds=self.policy.limits.cooldown_seconds,
-        )
-
-    async def _limits(self, chat: str) -> dict[str, float | None]:
-        own = await self.chat_settings(chat)
-        limits = self.policy.limits
-        member = own.get("member_daily")
-        budget = own.get("daily_budget")
-        return {
-            "user": float(member) if isinstance(member, int | float) else limits.user_daily,
-            "chat": float(budget) if isinstance(budget, int | float) else limits.chat_daily,
-            "global": limits.global_daily,
-        }
-
-    async def _check_bans(self, user: str, chat: str) -> None:
-        for scope, key in (("user", user), ("chat", chat)):
-            ban = await self.store.get_setting(BANS, key)
-            if ban is not None:
-                raise Banned(scope, str(ban.get("reason", "")))
-
-    async def _check_prompt(self, request: GenerationRequest) -> None:
-        own = await self.chat_settings(request.chat)
-        rules = self.policy.prompt_filter.extended(
-            _strings(own.get("words")), _strings(own.get("patterns"))
-        )
-        rule = rules.match(request.prompt, request.negative_prompt or "")
-        if rule is not None:
-            raise PromptBlocked(rule)
-
-    async def _with_defaults(self, request: GenerationRequest) -> ParamsInput:
-        saved = await self.defaults(request.user)
-        size = request.size or (None if request.aspect_ratio else saved.get("size"))
-        return ParamsInput(
-            prompt=request.prompt,
-            model=request.model or saved.get("model"),
-            negative_prompt=(
-                request.negative_prompt
-                if request.negative_prompt is not None
-                else saved.get("negative_prompt", "")
-            ),
-            size=size,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            steps=request.steps,
-            guidance=request.guidance,
-            image_url=request.image_url,
-            loras=tuple(LoraChoice(name, weight) for name, weight in request.loras),
         )
 
     async def _own_job(self, user: str, job_id: str) -> Job:
@@ -349,7 +252,3 @@ def _final_event(state: JobState) -> EventKind:
         JobState.DELIVERING: EventKind.SUCCEEDED,
         JobState.FAILED: EventKind.FAILED,
     }.get(state, EventKind.CANCELLED)
-
-
-def _strings(value: object) -> Sequence[str]:
-    return [str(v) for v in value] if isinstance(value, list) else []

@@ -195,18 +195,18 @@ async def test_bans_and_the_prompt_filter(simulator, session, tmp_path: Path) ->
         service = h.core.service
         with pytest.raises(PromptBlocked, match="word:gore"):
             await service.submit(request(prompt="Some GORE please"))
-        await service.set_chat_settings("tg:-100", patterns=[r"\bnsfw\b"])
+        await service.rules.set_chat_settings("tg:-100", patterns=[r"\bnsfw\b"])
         with pytest.raises(PromptBlocked, match="regex"):
             await service.submit(request(prompt="nsfw art"))
         await service.submit(request(chat="-200", prompt="nsfw art"))  # other chats unaffected
-        await service.ban("tg:7", "spam")
+        await service.rules.ban("tg:7", "spam")
         with pytest.raises(Banned) as caught:
             await service.submit(request(user="7"))
         assert (caught.value.scope, caught.value.reason) == ("user", "spam")
-        await service.ban("tg:-300")
+        await service.rules.ban("tg:-300")
         with pytest.raises(Banned, match="chat"):
             await service.submit(request(chat="-300"))
-        await service.unban("tg:7")
+        await service.rules.unban("tg:7")
         await service.submit(request(user="7", chat="-200"))
         assert len(await service.history("tg:1")) == 1
 
@@ -223,14 +223,14 @@ async def test_invalid_input_stores_and_sends_nothing(simulator, session, tmp_pa
 
 async def test_per_user_defaults(simulator, session, tmp_path: Path) -> None:
     async with running_core(simulator, session, tmp_path) as h:
-        saved = await h.core.service.set_defaults("tg:1", model="qwen", size="1024x768")
+        saved = await h.core.service.rules.set_defaults("tg:1", model="qwen", size="1024x768")
         assert saved == {"model": "qwen", "size": "1024x768"}
         (job,) = (await h.core.service.submit(request())).jobs
         assert (job.params.model, str(job.params.size)) == ("Qwen/Qwen-Image", "1024x768")
         with pytest.raises(InvalidParameter, match="size"):
-            await h.core.service.set_defaults("tg:1", size="9999x9999")
+            await h.core.service.rules.set_defaults("tg:1", size="9999x9999")
         with pytest.raises(InvalidParameter, match="setting"):
-            await h.core.service.set_defaults("tg:1", colour="red")
+            await h.core.service.rules.set_defaults("tg:1", colour="red")
 
 
 async def test_admins_are_exempt_and_chats_have_their_own_budget(
@@ -242,7 +242,7 @@ async def test_admins_are_exempt_and_chats_have_their_own_budget(
         assert job.quota_state is QuotaState.EXEMPT
         with pytest.raises(QuotaExceeded):
             await h.core.service.submit(request())
-        await h.core.service.set_chat_settings("tg:-100", member_daily=2, daily_budget=2)
+        await h.core.service.rules.set_chat_settings("tg:-100", member_daily=2, daily_budget=2)
         await h.core.service.submit(request())
         view = await h.core.service.quota("tg:1", "tg:-100")
         # The admin's job is exempt from limits but spends the account: it counts globally.
@@ -300,3 +300,12 @@ async def test_old_jobs_and_images_are_purged(simulator, session, tmp_path: Path
         h.clock.advance(31 * 86_400)
         assert await h.core.service.purge_old() == 1
         assert not path.exists()
+
+
+async def test_a_bad_chat_pattern_is_refused_when_set(simulator, session, tmp_path) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        with pytest.raises(InvalidParameter, match="filter pattern"):
+            await h.core.service.rules.set_chat_settings("tg:-100", patterns=["(unclosed"])
+        with pytest.raises(InvalidParameter, match="setting"):
+            await h.core.service.rules.set_chat_settings("tg:-100", colour="red")
+        assert await h.core.service.rules.chat_settings("tg:-100") == {}
