@@ -1,4 +1,4 @@
-"""The `imagine-bot` command: generate, simulator."""
+"""The `imagine-bot` command: generate, simulator, run, enqueue."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bot.generate import (
     simulated,
 )
 from bot.logs import setup_logging
+from bot.serve import add_enqueue, add_run
 from bot.settings import Settings, load_settings
 from bot.wiring import EngineConfig
 from core.catalog import load_catalog
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_generate(commands.add_parser("generate", help="generate images from a terminal"))
     _add_simulator(commands.add_parser("simulator", help="serve a ModelScope simulator"))
+    add_run(commands.add_parser("run", help="run the bot: queue, generate, deliver"))
+    add_enqueue(commands.add_parser("enqueue", help="queue a request for `run`"))
     return parser
 
 
@@ -71,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulator":
             return asyncio.run(_serve_simulator(args))
-        return asyncio.run(_generate(args))
+        if args.command == "generate":
+            return asyncio.run(_generate(args))
+        return int(asyncio.run(args.handler(args)))
     except KeyboardInterrupt:
         return 130
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,7 +19,14 @@ SECRET_FIELDS = {"modelscope_api_token", "telegram_bot_token", "discord_bot_toke
 class Settings(BaseSettings):
     """imagine-bot's configuration; `.env.example` documents each variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+    # An empty variable means "the default"; the word `none` means "no limit".
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        extra="ignore",
+        case_sensitive=False,
+        env_ignore_empty=True,
+        env_parse_none_str="none",
+    )
 
     modelscope_api_token: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     """ModelScope tokens (`ms-...`), comma-separated; each is one account's slot."""
@@ -32,6 +40,21 @@ class Settings(BaseSettings):
     )
     modelscope_download_max_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)
     model_catalog_file: Path | None = None
+    modelscope_token_concurrency: int = Field(default=1, ge=1, le=16)
+    modelscope_token_daily_budget: float | None = Field(default=None, gt=0)
+
+    quota_user_daily: float | None = Field(default=20.0, ge=0)
+    quota_chat_daily: float | None = Field(default=None, ge=0)
+    quota_global_daily: float | None = Field(default=180.0, ge=0)
+    quota_cooldown_seconds: float = Field(default=0.0, ge=0)
+    quota_timezone: str = "Asia/Shanghai"
+    queue_user_in_flight: int = Field(default=1, ge=1)
+    queue_user_waiting: int = Field(default=5, ge=1)
+    queue_chat_in_flight: int | None = Field(default=None, ge=1)
+    prompt_filter_words: CommaList = Field(default_factory=list)
+    prompt_filter_patterns: CommaList = Field(default_factory=list)
+    job_retention_days: float = Field(default=30.0, gt=0)
+    progress_interval_seconds: float = Field(default=5.0, ge=0)
 
     data_dir: Path = Path("data")
     store_url: str | None = None
@@ -73,6 +96,15 @@ class Settings(BaseSettings):
     def _ws_url(cls, value: str) -> str:
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("expected a ws:// or wss:// URL")
+        return value
+
+    @field_validator("quota_timezone", mode="after")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Asia/Shanghai or UTC") from None
         return value
 
     @model_validator(mode="after")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.catalog import Catalog
@@ -41,7 +41,7 @@ class Core:
 def assemble(
     store: Store,
     engines: Sequence[tuple[str, ImageEngine]],
-    notifiers: dict[str, Notifier],
+    notifiers: Mapping[str, Notifier],
     catalog: Catalog,
     policy: Policy,
     clock: Clock,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -48,7 +49,7 @@ class Notifier(Protocol):
 class PlatformNotifiers:
     """Routes each event to the notifier of the job's platform, one job's events in order."""
 
-    def __init__(self, notifiers: dict[str, Notifier]) -> None:
+    def __init__(self, notifiers: Mapping[str, Notifier]) -> None:
         self._notifiers = notifiers
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 

@@ -71,7 +71,8 @@ class ModelScopeHttp:
         data = _decode(body)
         request_id = str((data or {}).get("request_id") or answer_headers.get("x-request-id", ""))
         remaining = _remaining(answer_headers)
-        log.info(
+        log.log(
+            logging.INFO if method == "POST" else logging.DEBUG,  # polls are many; submits count
             "modelscope %s %s -> %s in %.0f ms",
             method,
             path,

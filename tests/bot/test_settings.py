@@ -91,3 +91,20 @@ def test_secrets_are_never_echoed_in_errors(monkeypatch: pytest.MonkeyPatch) -> 
         load_settings(modelscope_api_token=12345)
     assert "MODELSCOPE_API_TOKEN" in caught.value.detail
     assert "12345" not in caught.value.detail and "ms-secret-value" not in caught.value.detail
+
+
+def test_the_example_file_loads_as_it_is(tmp_path: Path) -> None:
+    example = Path(__file__).parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    settings = load_settings()
+    assert settings.model_catalog_file is None and settings.modelscope_tokens() == []
+    assert settings.quota_chat_daily is None and settings.quota_user_daily == 20
+    assert settings.modelscope_image_poll_max_seconds == 600
+
+
+def test_none_lifts_a_limit_and_zones_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QUOTA_USER_DAILY", "none")
+    assert load_settings().quota_user_daily is None
+    monkeypatch.setenv("QUOTA_TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigurationError, match="QUOTA_TIMEZONE: expected an IANA time zone"):
+        load_settings()

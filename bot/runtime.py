@@ -1,0 +1,81 @@
+"""The composition root of the long-running bot: `imagine-bot run` and `enqueue`."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+
+from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
+from adapters.cli.notifier import JsonlNotifier
+from bot.settings import Settings
+from bot.wiring import EngineConfig, build_engines
+from core.assembly import Core, assemble
+from core.catalog import load_catalog
+from core.clock import SystemClock
+from core.errors import ConfigurationError
+from core.moderation import PromptFilter
+from core.policy import Policy
+from core.quotas import QuotaLimits
+from core.store.sqlite import SqliteStore
+
+
+def policy_from(settings: Settings) -> Policy:
+    limits = QuotaLimits(
+        user_daily=settings.quota_user_daily,
+        chat_daily=settings.quota_chat_daily,
+        global_daily=settings.quota_global_daily,
+        cooldown_seconds=settings.quota_cooldown_seconds,
+        max_waiting=settings.queue_user_waiting,
+        timezone=settings.quota_timezone,
+    )
+    return Policy(
+        limits=limits,
+        user_in_flight=settings.queue_user_in_flight,
+        chat_in_flight=settings.queue_chat_in_flight,
+        admins=frozenset(settings.bot_admin_ids),
+        prompt_filter=PromptFilter(
+            tuple(settings.prompt_filter_words), tuple(settings.prompt_filter_patterns)
+        ),
+        retention_days=settings.job_retention_days,
+    )
+
+
+def events_path(settings: Settings) -> Path:
+    return settings.data_dir / "events.jsonl"
+
+
+async def open_store(settings: Settings) -> SqliteStore:
+    url = settings.resolved_store_url
+    if not url.startswith("sqlite:///"):
+        raise ConfigurationError(f"STORE_URL: only sqlite:///PATH is supported yet (got {url!r})")
+    return await SqliteStore.open(url.removeprefix("sqlite:///"))
+
+
+@contextlib.asynccontextmanager
+async def core_from(settings: Settings) -> AsyncIterator[Core]:
+    """The core with its store, HTTP session and engines; all closed on the way out."""
+    if not settings.modelscope_tokens():
+        raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
+    clock = SystemClock()
+    store = await open_store(settings)
+    try:
+        async with aiohttp.ClientSession() as session:
+            engines = build_engines(EngineConfig.from_settings(settings), session, clock)
+            labelled = [(engine.client.token_label, engine) for engine in engines]
+            notifiers = {CLI_PLATFORM: JsonlNotifier(events_path(settings))}
+            yield assemble(
+                store,
+                labelled,
+                notifiers,
+                load_catalog(settings.model_catalog_file),
+                policy_from(settings),
+                clock,
+                settings.modelscope_token_concurrency,
+                settings.modelscope_token_daily_budget,
+                settings.progress_interval_seconds,
+            )
+    finally:
+        await store.close()

@@ -1,0 +1,109 @@
+"""`imagine-bot run` (the core's workers, until SIGTERM) and `imagine-bot enqueue`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import signal
+import sys
+
+from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
+from bot.logs import setup_logging
+from bot.runtime import core_from, events_path
+from bot.settings import Settings, load_settings
+from core.errors import ConfigurationError, ImagineError
+from core.i18n import load_translator
+from core.jobs import GenerationRequest
+
+EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 2, 3
+
+
+def add_run(cmd: argparse.ArgumentParser) -> None:
+    cmd.set_defaults(handler=run)
+
+
+def add_enqueue(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("prompt")
+    cmd.add_argument("--user", default=getpass.getuser(), help="who asks (default: you)")
+    cmd.add_argument("--count", type=int, default=1)
+    cmd.add_argument("--model")
+    cmd.add_argument("--size")
+    cmd.add_argument("--seed", type=int)
+    cmd.add_argument("--negative")
+    cmd.add_argument("--lang")
+    cmd.set_defaults(handler=enqueue)
+
+
+async def run(args: argparse.Namespace) -> int:
+    """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM."""
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_CONFIG
+    stop = _stop_on_signals()
+    try:
+        async with core_from(settings) as core:
+            work = asyncio.create_task(core.run(), name="core")
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (work, stopping):
+                task.cancel()
+            await asyncio.gather(work, stopping, return_exceptions=True)
+    except ConfigurationError as error:
+        print(load_translator().error(args.lang, error), file=sys.stderr)
+        return EXIT_CONFIG
+    return EXIT_OK
+
+
+async def enqueue(args: argparse.Namespace) -> int:
+    """Queue a request through the service; `imagine-bot run` generates and reports it."""
+    settings = _settings(args)
+    if settings is None:
+        return EXIT_CONFIG
+    request = GenerationRequest(
+        platform=CLI_PLATFORM,
+        user_id=args.user,
+        chat_id="terminal",
+        reply_target="terminal",
+        prompt=args.prompt,
+        locale=args.lang or settings.bot_default_locale,
+        count=args.count,
+        model=args.model,
+        size=args.size,
+        seed=args.seed,
+        negative_prompt=args.negative,
+    )
+    try:
+        async with core_from(settings) as core:
+            receipt = await core.service.submit(request)
+    except ImagineError as error:
+        print(load_translator().error(request.locale, error), file=sys.stderr)
+        return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_REFUSED
+    for job in receipt.jobs:
+        print(job.id)
+    print(
+        f"queued at position {receipt.position}; events go to {events_path(settings)}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
+def _settings(args: argparse.Namespace) -> Settings | None:
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(load_translator().error(getattr(args, "lang", None), error), file=sys.stderr)
+        return None
+    secrets = [token.reveal() for token in settings.modelscope_tokens()]
+    setup_logging(settings.log_level, settings.log_format, secrets)
+    return settings
+
+
+def _stop_on_signals() -> asyncio.Event:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stop.set)
+    return stop
