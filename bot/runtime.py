@@ -17,7 +17,7 @@ from core.catalog import load_catalog
 from core.clock import SystemClock
 from core.errors import ConfigurationError
 from core.moderation import PromptFilter
-from core.policy import Policy
+from core.policy import Policy, Tier
 from core.quotas import QuotaLimits
 from core.store.sqlite import SqliteStore
 
@@ -36,6 +36,10 @@ def policy_from(settings: Settings) -> Policy:
         user_in_flight=settings.queue_user_in_flight,
         chat_in_flight=settings.queue_chat_in_flight,
         admins=frozenset(settings.bot_admin_ids),
+        tiers=tuple(
+            Tier(t.level, t.in_flight, t.waiting, frozenset(t.users), frozenset(t.roles))
+            for t in settings.queue_tiers
+        ),
         prompt_filter=PromptFilter(
             tuple(settings.prompt_filter_words), tuple(settings.prompt_filter_patterns)
         ),

@@ -6,7 +6,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.errors import ConfigurationError
@@ -14,6 +22,18 @@ from core.secret import Secret
 
 CommaList = Annotated[list[str], NoDecode]
 SECRET_FIELDS = {"modelscope_api_token", "telegram_bot_token", "discord_bot_token"}
+
+
+class TierSetting(BaseModel):
+    """One priority tier, as written in QUEUE_TIERS."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    level: int = Field(ge=1)
+    in_flight: int = Field(default=1, ge=1)
+    waiting: int = Field(default=5, ge=1)
+    users: list[str] = Field(default_factory=list)
+    roles: list[str] = Field(default_factory=list)
 
 
 class Settings(BaseSettings):
@@ -51,6 +71,7 @@ class Settings(BaseSettings):
     queue_user_in_flight: int = Field(default=1, ge=1)
     queue_user_waiting: int = Field(default=5, ge=1)
     queue_chat_in_flight: int | None = Field(default=None, ge=1)
+    queue_tiers: list[TierSetting] = Field(default_factory=list)
     prompt_filter_words: CommaList = Field(default_factory=list)
     prompt_filter_patterns: CommaList = Field(default_factory=list)
     job_retention_days: float = Field(default=30.0, gt=0)
@@ -74,6 +95,8 @@ class Settings(BaseSettings):
         "modelscope_api_token",
         "modelscope_download_allowed_hosts",
         "bot_admin_ids",
+        "prompt_filter_words",
+        "prompt_filter_patterns",
         mode="before",
     )
     @classmethod

@@ -29,13 +29,28 @@ class Core:
     pool: SlotPool
     store: Store
 
-    async def run(self) -> None:
-        """Resume unfinished jobs, then admit jobs until cancelled."""
+    async def run(self, tick: float = 60.0, purge_every: float = 3600.0) -> None:
+        """Resume unfinished jobs, then admit jobs until cancelled. Every `tick` seconds the
+        dispatcher looks again (a new day frees token budgets); old jobs are purged hourly."""
         day = self.service.policy.limits.day_of(self.service.clock.now())
         self.pool.load_spending(await self.store.token_usage(day), day)
         runner = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
         await self.service.recover()
-        await runner
+        try:
+            await self._housekeeping(tick, purge_every)
+        finally:
+            runner.cancel()
+            await asyncio.gather(runner, return_exceptions=True)
+
+    async def _housekeeping(self, tick: float, purge_every: float) -> None:
+        clock, since_purge = self.service.clock, purge_every
+        while True:
+            if since_purge >= purge_every:
+                await self.service.purge_old()
+                since_purge = 0.0
+            await clock.sleep(tick)
+            since_purge += tick
+            self.dispatcher.wake()
 
 
 def assemble(

@@ -37,6 +37,10 @@ class Dispatcher:
         self.queue.push(job)
         self._wake.set()
 
+    def wake(self) -> None:
+        """Look for admissible jobs now (a new day may have freed a token's budget)."""
+        self._wake.set()
+
     def resume(self, job: Job) -> bool:
         """Run an accepted task again on its own token; False if that token is gone."""
         slot = self._pool.by_label(job.token)

@@ -108,3 +108,19 @@ def test_none_lifts_a_limit_and_zones_are_checked(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("QUOTA_TIMEZONE", "Mars/Olympus")
     with pytest.raises(ConfigurationError, match="QUOTA_TIMEZONE: expected an IANA time zone"):
         load_settings()
+
+
+def test_tiers_from_json_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.runtime import policy_from
+
+    monkeypatch.setenv("QUEUE_TIERS", '[{"level": 1, "in_flight": 2, "roles": ["patron"]}]')
+    monkeypatch.setenv("BOT_ADMIN_IDS", "tg:1")
+    monkeypatch.setenv("PROMPT_FILTER_WORDS", "gore, blood")
+    policy = policy_from(load_settings())
+    assert policy.tier_for("tg:5", ("patron",)).in_flight == 2
+    assert policy.tier_for("tg:5", ()).level == 0
+    assert policy.is_admin("tg:1")
+    assert policy.prompt_filter.match("so much BLOOD") == "word:blood"
+    monkeypatch.setenv("QUEUE_TIERS", '[{"level": 0}]')
+    with pytest.raises(ConfigurationError, match="QUEUE_TIERS"):
+        load_settings()

@@ -62,6 +62,7 @@ async def running_core(
     tokens: tuple[str, ...] = (TOKEN,),
     db: str | Path = ":memory:",
     max_seconds: float = 10.0,
+    daily_budget: float | None = None,
 ) -> AsyncIterator[Harness]:
     store = await SqliteStore.open(db)
     engines = [
@@ -76,9 +77,10 @@ async def running_core(
         load_catalog(),
         policy or Policy(),
         clock,
+        daily_budget=daily_budget,
         progress_every=0.0,
     )
-    runner = asyncio.create_task(core.run())
+    runner = asyncio.create_task(core.run(tick=0.05))
     try:
         yield Harness(core, notifier, sim, clock)
     finally:

@@ -22,8 +22,11 @@ from core.notifier import EventKind
 from core.policy import Policy, Tier
 from core.quotas import QuotaLimits
 from core.simulator import Fault, Simulator, Timing
+from core.store.sqlite import SqliteStore
 from tests.conftest import OTHER_TOKEN
 from tests.core.harness import Harness, request, running_core
+from tests.core.store.test_contract import admission as open_admission
+from tests.core.store.test_contract import job as stored_job
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -309,3 +312,43 @@ async def test_a_bad_chat_pattern_is_refused_when_set(simulator, session, tmp_pa
         with pytest.raises(InvalidParameter, match="setting"):
             await h.core.service.rules.set_chat_settings("tg:-100", colour="red")
         assert await h.core.service.rules.chat_settings("tg:-100") == {}
+
+
+async def test_a_tokens_daily_budget_holds_jobs_until_the_next_day(
+    simulator, session, tmp_path
+) -> None:
+    async with running_core(simulator, session, tmp_path, daily_budget=1.0) as h:
+        (first,) = (await h.core.service.submit(request(user="A"))).jobs
+        (second,) = (await h.core.service.submit(request(user="B"))).jobs
+        await h.finals(1)
+        await asyncio.sleep(0.3)  # several dispatcher ticks: the token has no budget left
+        assert (await h.job(second.id)).state is JobState.QUEUED
+        assert simulator.stats.accepted == 1
+        h.clock.advance(86_400)
+        await h.finals(2)
+        assert (await h.job(second.id)).state is JobState.DONE
+        assert (await h.job(first.id)).token == "token#1"
+
+
+async def test_a_job_caught_submitting_is_resubmitted_once_at_most(
+    simulator, session, tmp_path
+) -> None:
+    db = tmp_path / "jobs.db"
+    store = await SqliteStore.open(db)
+    # As if a process died twice: once after 1 POST, once after 2, answers never seen.
+    crashed = [
+        stored_job(user=f"tg:{attempts}").moved(
+            JobState.SUBMITTING, 1.0, submit_attempts=attempts, token="token#1"
+        )
+        for attempts in (1, 2)
+    ]
+    for job in crashed:
+        await store.add_jobs([job], open_admission(job.user))
+    await store.close()
+    async with running_core(simulator, session, tmp_path, db=db) as h:
+        await h.finals(2)
+        retried, given_up = (await h.job(crashed[0].id)), (await h.job(crashed[1].id))
+        assert (retried.state, retried.submit_attempts) == (JobState.DONE, 2)
+        assert (given_up.state, given_up.quota_state) == (JobState.FAILED, QuotaState.REFUNDED)
+        assert given_up.error_key == "error.transport"
+        assert simulator.stats.accepted == 1
