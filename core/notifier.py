@@ -18,7 +18,7 @@ log = logging.getLogger("imagine.notifier")
 class EventKind(StrEnum):
     """What an event says; the last three are final and are retried until delivered."""
 
-    QUEUED = "queued"  # accepted; `position` in line
+    QUEUED = "queued"  # accepted; `position` in line, `estimate` seconds of wait
     STARTED = "started"  # ModelScope took the task
     PROGRESS = "progress"  # `status`, `elapsed` seconds and an `estimate` of seconds left
     SUCCEEDED = "succeeded"  # the image is at `job.result_path`

@@ -180,9 +180,11 @@ class GenerationService:
         for job in jobs:
             self._dispatcher.enqueue(job)
         position = self._dispatcher.queue.position(jobs[0].id) or 0
+        wait = self._estimate(position)
         for job in jobs:
-            await self._notifiers.send_quietly(JobEvent(EventKind.QUEUED, job, position=position))
-        return Receipt(tuple(jobs), position, self._estimate(position))
+            queued = JobEvent(EventKind.QUEUED, job, position=position, estimate=wait)
+            await self._notifiers.send_quietly(queued)
+        return Receipt(tuple(jobs), position, wait)
 
     def _jobs(self, request: GenerationRequest, params: GenerationParams) -> list[Job]:
         model = self.catalog.find_model(params.model)

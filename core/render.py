@@ -1,0 +1,75 @@
+"""The words of events, quotas and the queue, shared by every adapter."""
+
+from __future__ import annotations
+
+from core.i18n import Translator
+from core.jobs import Job
+from core.notifier import EventKind, JobEvent
+from core.service import QueueState, QuotaView
+
+
+def event_text(translator: Translator, event: JobEvent) -> str:
+    """The status line (or the caption, for SUCCEEDED) an adapter shows for `event`."""
+    job, locale = event.job, event.job.locale
+    kind = event.kind
+    if kind is EventKind.QUEUED:
+        wait = round(event.estimate or 0)
+        return translator.text(locale, "event.queued", position=event.position, wait=wait)
+    if kind is EventKind.PROGRESS:
+        status = translator.text(locale, f"status.{event.status}") if event.status else ""
+        return translator.text(
+            locale,
+            "event.progress",
+            status=status,
+            elapsed=round(event.elapsed or 0),
+            left=round(event.estimate or 0),
+        )
+    if kind is EventKind.SUCCEEDED:
+        return caption(translator, job)
+    if kind is EventKind.FAILED:
+        return translator.text(locale, "event.failed", reason=failure_reason(translator, job))
+    return translator.text(locale, f"event.{kind.value}")
+
+
+def caption(translator: Translator, job: Job) -> str:
+    seconds = round((job.time_taken_ms or 0) / 1000)
+    return translator.text(
+        job.locale,
+        "event.succeeded",
+        prompt=job.params.prompt,
+        model=job.params.model,
+        size=str(job.params.size),
+        seed=job.params.seed,
+        seconds=seconds,
+    )
+
+
+def failure_reason(translator: Translator, job: Job) -> str:
+    return translator.text(job.locale, job.error_key or "error.internal", **job.error_params)
+
+
+def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
+    if view.exempt:
+        return translator.text(locale, "quota.exempt")
+    lines = []
+    for scope, used in view.used.items():
+        left = view.left[scope]
+        name = translator.text(locale, f"scope.{scope}")
+        key = "quota.unlimited" if left is None else "quota.line"
+        lines.append(
+            translator.text(locale, key, scope=name, used=f"{used:g}", left=f"{left or 0:g}")
+        )
+    lines.append(translator.text(locale, "quota.resets", resets_at=view.resets_at))
+    return "\n".join(lines)
+
+
+def queue_text(translator: Translator, locale: str, state: QueueState) -> str:
+    positions = ", ".join(map(str, state.your_positions)) or translator.text(locale, "queue.none")
+    return translator.text(
+        locale,
+        "queue.view",
+        waiting=state.waiting,
+        running=state.running,
+        positions=positions,
+        wait=round(state.estimated_wait),
+    )
