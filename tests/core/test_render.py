@@ -49,9 +49,9 @@ def test_quota_and_queue_views() -> None:
         False,
     )
     assert quota_text(TRANSLATOR, "en", view).splitlines() == [
-        "Your: 3 used today, 17 left",
-        "This chat's: 3 used today, no limit",
-        "The bot's: 40 used today, 140 left",
+        "You: 3 used today, 17 left",
+        "This chat: 3 used today, no limit",
+        "The bot: 40 used today, 140 left",
         "Resets at 2026-11-22T00:00+08:00.",
     ]
     assert quota_text(TRANSLATOR, "zh", dataclasses.replace(view, exempt=True)) == (
