@@ -16,6 +16,7 @@ from bot.settings import Settings, load_settings
 from core.errors import ConfigurationError, ImagineError
 from core.i18n import load_translator
 from core.jobs import GenerationRequest
+from core.validation import ParamsInput
 
 EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 2, 3
 
@@ -61,18 +62,21 @@ async def enqueue(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings is None:
         return EXIT_CONFIG
+    params = ParamsInput(
+        prompt=args.prompt,
+        model=args.model,
+        size=args.size,
+        seed=args.seed,
+        negative_prompt=args.negative,
+    )
     request = GenerationRequest(
         platform=CLI_PLATFORM,
         user_id=args.user,
         chat_id="terminal",
         reply_target="terminal",
-        prompt=args.prompt,
+        params=params,
         locale=args.lang or settings.bot_default_locale,
         count=args.count,
-        model=args.model,
-        size=args.size,
-        seed=args.seed,
-        negative_prompt=args.negative,
     )
     try:
         async with core_from(settings) as core:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 
 from core.catalog import Catalog
@@ -9,7 +10,7 @@ from core.errors import Banned, InvalidParameter, PromptBlocked
 from core.jobs import GenerationRequest
 from core.policy import Policy
 from core.store import Store
-from core.validation import LoraChoice, ParamsInput, validate
+from core.validation import ParamsInput, validate
 
 USER_DEFAULTS = "user"  # settings namespaces in the store
 CHAT_SETTINGS = "chat"
@@ -33,7 +34,7 @@ class CommunityRules:
         rules = self._policy.prompt_filter.extended(
             _strings(own.get("words")), _strings(own.get("patterns"))
         )
-        rule = rules.match(request.prompt, request.negative_prompt or "")
+        rule = rules.match(request.params.prompt, request.params.negative_prompt or "")
         if rule is not None:
             raise PromptBlocked(rule)
 
@@ -94,20 +95,14 @@ class CommunityRules:
 
     async def with_defaults(self, request: GenerationRequest) -> ParamsInput:
         """The request's parameters, with the user's saved defaults filling the gaps."""
-        saved = await self.defaults(request.user)
-        size = request.size or (None if request.aspect_ratio else saved.get("size"))
-        negative = request.negative_prompt
-        return ParamsInput(
-            prompt=request.prompt,
-            model=request.model or saved.get("model"),
-            negative_prompt=negative if negative is not None else saved.get("negative_prompt", ""),
+        saved, given = await self.defaults(request.user), request.params
+        size = given.size or (None if given.aspect_ratio else saved.get("size"))
+        negative = given.negative_prompt
+        return dataclasses.replace(
+            given,
+            model=given.model or saved.get("model"),
             size=size,
-            aspect_ratio=request.aspect_ratio,
-            seed=request.seed,
-            steps=request.steps,
-            guidance=request.guidance,
-            image_url=request.image_url,
-            loras=tuple(LoraChoice(name, weight) for name, weight in request.loras),
+            negative_prompt=negative if negative is not None else saved.get("negative_prompt"),
         )
 
 

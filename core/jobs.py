@@ -8,6 +8,7 @@ from enum import StrEnum
 from typing import Any
 
 from core.params import GenerationParams
+from core.validation import ParamsInput
 
 
 class JobState(StrEnum):
@@ -49,19 +50,10 @@ class GenerationRequest:
     user_id: str
     chat_id: str
     reply_target: str
-    prompt: str
+    params: ParamsInput
     is_group: bool = False
     locale: str = "en"
     count: int = 1
-    model: str | None = None
-    negative_prompt: str | None = None
-    size: str | None = None
-    aspect_ratio: str | None = None
-    seed: int | None = None
-    steps: int | None = None
-    guidance: float | None = None
-    image_url: str | None = None
-    loras: tuple[tuple[str, float | None], ...] = ()
     roles: tuple[str, ...] = ()
 
     @property

@@ -23,7 +23,7 @@ from core.params import GenerationParams
 from core.policy import Policy
 from core.quotas import Admission
 from core.store import Store
-from core.validation import SEED_MAX, validate
+from core.validation import SEED_MAX, ParamsInput, validate
 from core.worker import JobRunner
 
 log = logging.getLogger("imagine.service")
@@ -100,7 +100,7 @@ class GenerationService:
             user_id=user_id,
             chat_id=job.chat.partition(":")[2],
             reply_target=reply_target,
-            prompt=job.params.prompt,
+            params=ParamsInput(job.params.prompt),
             is_group=job.is_group,
             locale=job.locale,
         )

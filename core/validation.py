@@ -45,7 +45,7 @@ class ParamsInput:
 
     prompt: str
     model: str | None = None
-    negative_prompt: str = ""
+    negative_prompt: str | None = None  # None: not given (a saved default may apply)
     size: str | None = None
     aspect_ratio: str | None = None
     seed: int | None = None
@@ -64,7 +64,7 @@ def validate(
     return GenerationParams(
         model=model.id,
         prompt=_text("prompt", raw.prompt, required=True),
-        negative_prompt=_text("negative_prompt", raw.negative_prompt, required=False),
+        negative_prompt=_text("negative_prompt", raw.negative_prompt or "", required=False),
         size=_resolve_size(raw, model),
         seed=check_range("seed", seed, 0, SEED_MAX),
         steps=_optional_range("steps", raw.steps, model.default_steps, STEPS_RANGE),

@@ -17,6 +17,7 @@ from core.notifier import EventKind, MemoryNotifier
 from core.policy import Policy
 from core.simulator import Simulator
 from core.store.sqlite import SqliteStore
+from core.validation import ParamsInput
 from tests.conftest import TOKEN, ShiftedClock, make_engine
 
 FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
@@ -41,16 +42,24 @@ class Harness:
         return job
 
 
-def request(user: str = "1", chat: str = "-100", prompt: str = "a red fox", **fields: object):  # type: ignore[no-untyped-def]
+def request(
+    user: str = "1",
+    chat: str = "-100",
+    prompt: str = "a red fox",
+    count: int = 1,
+    roles: tuple[str, ...] = (),
+    **params: object,
+) -> GenerationRequest:
     return GenerationRequest(
         platform="tg",
         user_id=user,
         chat_id=chat,
         reply_target=f"r-{user}",
-        prompt=prompt,
+        params=ParamsInput(prompt, **params),  # type: ignore[arg-type]
         is_group=True,
-        **fields,
-    )  # type: ignore[arg-type]
+        count=count,
+        roles=roles,
+    )
 
 
 @contextlib.asynccontextmanager

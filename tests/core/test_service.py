@@ -352,3 +352,14 @@ async def test_a_job_caught_submitting_is_resubmitted_once_at_most(
         assert (given_up.state, given_up.quota_state) == (JobState.FAILED, QuotaState.REFUNDED)
         assert given_up.error_key == "error.transport"
         assert simulator.stats.accepted == 1
+
+
+async def test_an_explicit_empty_negative_prompt_beats_the_default(
+    simulator, session, tmp_path
+) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        await h.core.service.rules.set_defaults("tg:1", negative_prompt="blurry")
+        (given,) = (await h.core.service.submit(request())).jobs
+        (cleared,) = (await h.core.service.submit(request(user="1", negative_prompt=""))).jobs
+        assert given.params.negative_prompt == "blurry"
+        assert cleared.params.negative_prompt == ""
