@@ -46,7 +46,8 @@ class Dispatcher:
         slot = self._pool.by_label(job.token)
         if slot is None:
             return False
-        self._pool.hold(slot, job.cost, job.day)
+        # Its cost is already in the token's spending loaded from the store at start.
+        self._pool.hold(slot, 0.0, job.day)
         self._start(job, slot)
         return True
 

@@ -290,6 +290,7 @@ async def test_a_restart_resumes_without_resubmitting(simulator, session, tmp_pa
         await second.finals(1)
         done = await second.job(job.id)
         assert done.state is JobState.DONE and done.submit_attempts == 1
+        assert second.core.pool.slots[0].spent == done.cost  # counted once, not twice
     assert simulator.stats.accepted == 1
 
 
