@@ -76,7 +76,9 @@ class JobRunner:
         except Unauthorized as error:
             self._pool.disable(slot, error.message)
             if run.job.task_id is None:
-                await self._move(run, JobState.QUEUED, token=None)
+                # A 401 is a definite "no": no task exists, so that POST is not an attempt.
+                attempts = max(0, run.job.submit_attempts - 1)
+                await self._move(run, JobState.QUEUED, token=None, submit_attempts=attempts)
                 return Outcome.REQUEUED, run.job
             await self._fail(run, error)
         except ImagineError as error:

@@ -278,6 +278,8 @@ async def test_a_rejected_token_leaves_the_pool_and_the_job_runs_elsewhere(
             assert (await h.job(receipt.jobs[0].id)).state is JobState.DONE
         assert h.core.pool.slots[0].disabled_reason
         assert simulator.stats.accepted == 2
+        attempts = [(await h.job(r.jobs[0].id)).submit_attempts for r in receipts]
+        assert attempts == [1, 1]  # the refused POST does not count as an attempt
 
 
 async def test_a_restart_resumes_without_resubmitting(simulator, session, tmp_path) -> None:
