@@ -116,6 +116,14 @@ class GenerationService:
             return job  # running: the worker marks it cancelled and announces it
         return await self._runner.cancel_running(job)
 
+    async def job(self, job_id: str) -> Job | None:
+        """A job by id (buttons carry ids; the caller checks who may act on it)."""
+        return await self.store.get(job_id)
+
+    async def batch(self, batch_id: str) -> list[Job]:
+        """All jobs of one request, in order: an adapter sends them as an album."""
+        return await self.store.batch(batch_id)
+
     async def history(self, user: str, limit: int = 10) -> list[Job]:
         return await self.store.history(user, limit)
 

@@ -24,6 +24,10 @@ class Store(Protocol):
         compare-and-set, so a cancel and a worker never both win). True if written."""
         ...
 
+    async def batch(self, batch_id: str) -> list[Job]:
+        """The jobs of one request (`count` images), in order."""
+        ...
+
     async def unfinished(self) -> list[Job]:
         """Jobs not yet terminal, or terminal with their final event not yet delivered
         (`delivered_at` unset), oldest first: what a restart resumes."""

@@ -35,6 +35,7 @@ PURGE_SQL = f"DELETE FROM jobs WHERE {IN_TERMINAL} AND created_at < ?"  # noqa: 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
     user_key TEXT NOT NULL,
     chat_key TEXT NOT NULL,
     day TEXT NOT NULL,
@@ -50,6 +51,7 @@ CREATE INDEX IF NOT EXISTS jobs_user_day ON jobs (user_key, day);
 CREATE INDEX IF NOT EXISTS jobs_chat_day ON jobs (chat_key, day);
 CREATE INDEX IF NOT EXISTS jobs_day ON jobs (day, token);
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at);
+CREATE INDEX IF NOT EXISTS jobs_batch ON jobs (batch_id);
 CREATE TABLE IF NOT EXISTS settings (
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -108,7 +110,8 @@ class SqliteStore:
             )
             check_admission(admission, usage, int(waiting or 0), last)
             await db.executemany(
-                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [_row(j) for j in jobs]
+                "INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_row(j) for j in jobs],
             )
 
         await self._write(insert)
@@ -121,8 +124,9 @@ class SqliteStore:
     async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
         row = _row(job)
         sql = (
-            "UPDATE jobs SET user_key = ?, chat_key = ?, day = ?, state = ?, quota_state = ?,"
-            " token = ?, cost = ?, created_at = ?, delivered_at = ?, data = ? WHERE id = ?"
+            "UPDATE jobs SET batch_id = ?, user_key = ?, chat_key = ?, day = ?, state = ?,"
+            " quota_state = ?, token = ?, cost = ?, created_at = ?, delivered_at = ?, data = ?"
+            " WHERE id = ?"
         )
         values: tuple[Any, ...] = (*row[1:], job.id)
         if expected:
@@ -134,6 +138,11 @@ class SqliteStore:
             return cursor.rowcount == 1
 
         return await self._write(update)
+
+    async def batch(self, batch_id: str) -> list[Job]:
+        return await self._jobs(
+            "SELECT data FROM jobs WHERE batch_id = ? ORDER BY created_at, id", (batch_id,)
+        )
 
     async def unfinished(self) -> list[Job]:
         return await self._jobs(UNFINISHED_SQL, TERMINAL)
@@ -210,6 +219,7 @@ async def _scalar(db: aiosqlite.Connection, sql: str, values: tuple[Any, ...]) -
 def _row(job: Job) -> tuple[Any, ...]:
     return (
         job.id,
+        job.batch_id,
         job.user,
         job.chat,
         job.day,

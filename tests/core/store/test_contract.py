@@ -207,3 +207,10 @@ async def test_jobs_survive_a_reopen(tmp_path: Path) -> None:
     second = await SqliteStore.open(tmp_path / "data" / "jobs.db")
     assert await second.get(kept.id) == kept
     await second.close()
+
+
+async def test_jobs_of_one_batch(store: Store) -> None:
+    first, second = job(batch_id="b1", batch_index=0), job(batch_id="b1", batch_index=1, at=1001)
+    await store.add_jobs([first, second, job(batch_id="b2")], admission(cost=3))
+    assert [j.id for j in await store.batch("b1")] == [first.id, second.id]
+    assert await store.batch("none") == []
