@@ -28,6 +28,7 @@ class Core:
     runner: JobRunner
     pool: SlotPool
     store: Store
+    notifiers: PlatformNotifiers
 
     async def run(self, tick: float = 60.0, purge_every: float = 3600.0) -> None:
         """Resume unfinished jobs, then admit jobs until cancelled. Every `tick` seconds the
@@ -74,4 +75,4 @@ def assemble(
     service = GenerationService(
         store, catalog, dispatcher, runner, routed, policy, clock, run_times
     )
-    return Core(service, dispatcher, runner, pool, store)
+    return Core(service, dispatcher, runner, pool, store, routed)

@@ -39,13 +39,15 @@ class CommunityRules:
             raise PromptBlocked(rule)
 
     async def check_bans(self, user: str, chat: str) -> None:
-        for scope, key in (("user", user), ("chat", chat)):
+        keys = (("user", user), ("chat", chat), ("chat", member_key(chat, user)))
+        for scope, key in keys:
             ban = await self._store.get_setting(BANS, key)
             if ban is not None:
                 raise Banned(scope, str(ban.get("reason", "")))
 
     async def ban(self, key: str, reason: str = "") -> None:
-        """Ban a user or a whole chat (a `platform:id` key)."""
+        """Ban a user everywhere, a whole chat (a `platform:id` key), or a user in one chat
+        (`member_key(chat, user)`)."""
         await self._store.put_setting(BANS, key, {"reason": reason})
 
     async def unban(self, key: str) -> None:
@@ -104,6 +106,11 @@ class CommunityRules:
             size=size,
             negative_prompt=negative if negative is not None else saved.get("negative_prompt"),
         )
+
+
+def member_key(chat: str, user: str) -> str:
+    """The ban key of one user in one chat."""
+    return f"{chat}/{user}"
 
 
 def _only(values: Mapping[str, object], allowed: tuple[str, ...]) -> None:

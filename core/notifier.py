@@ -50,8 +50,12 @@ class PlatformNotifiers:
     """Routes each event to the notifier of the job's platform, one job's events in order."""
 
     def __init__(self, notifiers: Mapping[str, Notifier]) -> None:
-        self._notifiers = notifiers
+        self._notifiers = dict(notifiers)
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def register(self, platform: str, notifier: Notifier) -> None:
+        """Add a platform's notifier (an adapter built after the core needs the service)."""
+        self._notifiers[platform] = notifier
 
     async def send(self, event: JobEvent) -> None:
         """Deliver `event`; exceptions propagate, so final events can be retried."""

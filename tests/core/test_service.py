@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from core.community import member_key
 from core.errors import (
     Banned,
     CooldownActive,
@@ -209,6 +210,10 @@ async def test_bans_and_the_prompt_filter(simulator, session, tmp_path: Path) ->
         await service.rules.ban("tg:-300")
         with pytest.raises(Banned, match="chat"):
             await service.submit(request(chat="-300"))
+        await service.rules.ban(member_key("tg:-200", "tg:8"))
+        with pytest.raises(Banned, match="chat"):
+            await service.submit(request(user="8", chat="-200"))
+        await service.submit(request(user="8", chat="-100"))  # only in that group
         await service.rules.unban("tg:7")
         await service.submit(request(user="7", chat="-200"))
         assert len(await service.history("tg:1")) == 1

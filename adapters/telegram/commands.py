@@ -1,0 +1,186 @@
+"""Command handlers: acknowledge, decode, call the service, render. Nothing else."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from adapters.telegram import PLATFORM, keyboards
+from adapters.telegram.flags import parse_imagine
+from adapters.telegram.render import TelegramNotifier
+from adapters.telegram.target import ReplyTarget
+from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
+from core.errors import ImagineError, InvalidParameter
+from core.i18n import Translator
+from core.images import to_data_uri
+from core.jobs import GenerationRequest
+from core.render import queue_text, quota_text
+from core.service import GenerationService
+
+CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
+PRESET_SIZES = ("1024x1024", "1024x768", "768x1024", "1328x1328", "1280x720", "720x1280")
+HISTORY_LIMIT = 10
+
+
+class Commands:
+    """The user commands; `admin.AdminCommands` and `callbacks.Buttons` hold the rest."""
+
+    def __init__(
+        self, service: GenerationService, translator: Translator, notifier: TelegramNotifier
+    ) -> None:
+        self._service = service
+        self._t = translator
+        self._notifier = notifier
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        app.add_handler(CommandHandler(["imagine", "img"], self.imagine))
+        photo_command = filters.PHOTO & filters.CaptionRegex(CAPTION_COMMAND)
+        app.add_handler(MessageHandler(photo_command, self.imagine))
+        for name, handler in (
+            ("start", self.start),
+            ("help", self.help),
+            ("quota", self.quota),
+            ("queue", self.queue),
+            ("cancel", self.cancel),
+            ("history", self.history),
+            ("models", self.models),
+            ("settings", self.settings),
+        ):
+            app.add_handler(CommandHandler(name, handler))
+
+    async def imagine(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Draw (or edit a replied-to photo): a status reply at once, then the service."""
+        message, locale = message_of(update), locale_of(update)
+        text = _arguments(message)
+        if not text.strip():
+            await message.reply_text(self._t.text(locale, "help.text"))
+            return
+        try:
+            parsed = parse_imagine(text)
+        except InvalidParameter as error:
+            usage = self._t.text(locale, "usage.imagine", error=self._t.error(locale, error))
+            await message.reply_text(usage)
+            return
+        image = await _input_image(message)
+        status = await message.reply_text(self._t.text(locale, "status.accepted"))
+        target = ReplyTarget(
+            message.chat_id,
+            status.message_id,
+            message.message_id,
+            message.message_thread_id if message.is_topic_message else None,
+        )
+        request = GenerationRequest(
+            platform=PLATFORM,
+            user_id=str(user_id(update)),
+            chat_id=str(message.chat_id),
+            reply_target=target.encode(),
+            params=dataclasses.replace(parsed.params, image_url=image),
+            is_group=message.chat.type != ChatType.PRIVATE,
+            locale=locale,
+            count=parsed.count,
+        )
+        try:
+            await self._service.submit(request)
+        except ImagineError as error:
+            await self._notifier.show_status(target, self._t.error(locale, error))
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await message_of(update).reply_text(self._t.text(locale_of(update), "start.text"))
+
+    async def help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await message_of(update).reply_text(self._t.text(locale_of(update), "help.text"))
+
+    async def quota(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        view = await self._service.quota(user_key(update), chat_key(update))
+        await message_of(update).reply_text(quota_text(self._t, locale_of(update), view))
+
+    async def queue(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        state = await self._service.queue_state(user_key(update))
+        await message_of(update).reply_text(queue_text(self._t, locale_of(update), state))
+
+    async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        locale, user = locale_of(update), user_key(update)
+        job_id = context.args[0] if context.args else None
+        if job_id is None:
+            active = [j for j in await self._service.history(user) if not j.state.terminal]
+            job_id = active[0].id if active else None
+        if job_id is None:
+            await message_of(update).reply_text(self._t.text(locale, "cancel.none"))
+            return
+        try:
+            await self._service.cancel(user, job_id)
+            reply = self._t.text(locale, "cancel.done", job_id=job_id)
+        except ImagineError as error:
+            reply = self._t.error(locale, error)
+        await message_of(update).reply_text(reply)
+
+    async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        locale = locale_of(update)
+        jobs = await self._service.history(user_key(update), HISTORY_LIMIT)
+        lines = [
+            self._t.text(
+                locale,
+                "history.line",
+                job_id=j.id,
+                state=self._t.text(locale, f"state.{j.state.value}"),
+                prompt=j.params.prompt[:60],
+            )
+            for j in jobs
+        ]
+        await message_of(update).reply_text(
+            "\n".join(lines) or self._t.text(locale, "history.empty")
+        )
+
+    async def models(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        locale = locale_of(update)
+        lines = [
+            self._t.text(
+                locale,
+                "models.line",
+                name=m.name,
+                alias=(m.aliases or (m.id,))[0],
+                family=m.family,
+                low=m.min_side,
+                high=m.max_side,
+                cost=f"{m.cost:g}",
+                edits=self._t.text(locale, "models.edits") if m.edits_images else "",
+            )
+            for m in self._service.catalog.models
+        ]
+        await message_of(update).reply_text("\n".join(lines))
+
+    async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        locale = locale_of(update)
+        saved = await self._service.rules.defaults(user_key(update))
+        unset = self._t.text(locale, "settings.unset")
+        text = self._t.text(
+            locale,
+            "settings.header",
+            model=saved.get("model", unset),
+            size=saved.get("size", unset),
+        )
+        models = [(m.name, (m.aliases or (m.id,))[0]) for m in self._service.catalog.generators()]
+        await message_of(update).reply_text(
+            text, reply_markup=keyboards.settings_keyboard(models, list(PRESET_SIZES))
+        )
+
+
+async def _input_image(message: Message) -> str | None:
+    """The photo to edit (sent with the command, or replied to) as a data URI: a Telegram
+    file URL holds the bot token, so it must never reach ModelScope."""
+    source = message if message.photo else message.reply_to_message
+    if source is None or not source.photo:
+        return None
+    file = await source.photo[-1].get_file()
+    data = bytes(await file.download_as_bytearray())
+    return await asyncio.to_thread(to_data_uri, data)
+
+
+def _arguments(message: Message) -> str:
+    text = message.text or message.caption or ""
+    return CAPTION_COMMAND.sub("", text, count=1) if CAPTION_COMMAND.match(text) else text

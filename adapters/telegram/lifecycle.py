@@ -1,0 +1,116 @@
+"""The Telegram adapter's life: build the application, receive updates, stop cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Literal
+
+from telegram import Update
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+
+from adapters.telegram.admin import AdminCommands
+from adapters.telegram.callbacks import Buttons
+from adapters.telegram.commands import Commands
+from adapters.telegram.permissions import Permissions
+from adapters.telegram.render import TelegramNotifier
+from adapters.telegram.webhook import WebhookReceiver
+from core.i18n import Translator
+from core.secret import Secret
+from core.service import GenerationService
+
+log = logging.getLogger("imagine.telegram")
+
+
+@dataclass(frozen=True)
+class TelegramConfig:
+    token: Secret
+    base_url: str = "https://api.telegram.org/bot"
+    admins: frozenset[str] = frozenset()
+    mode: Literal["polling", "webhook"] = "polling"
+    poll_timeout: int = 10
+    webhook_url: str = ""
+    webhook_secret: Secret | None = None
+    webhook_host: str = "0.0.0.0"  # noqa: S104 - Telegram must reach it
+    webhook_port: int = 8443
+    webhook_path: str = "/telegram"
+    messages_per_second: float = 30.0
+    group_messages_per_minute: float = 20.0
+    max_retries: int = 5
+
+
+def file_base_url(base_url: str) -> str:
+    """`https://api.telegram.org/bot` -> `https://api.telegram.org/file/bot`."""
+    root = base_url.removesuffix("/bot").rstrip("/")
+    return f"{root}/file/bot"
+
+
+class TelegramAdapter:
+    """Owns the python-telegram-bot application; `run()` until cancelled."""
+
+    def __init__(
+        self, config: TelegramConfig, service: GenerationService, translator: Translator
+    ) -> None:
+        self._config = config
+        limiter = AIORateLimiter(
+            overall_max_rate=config.messages_per_second,
+            group_max_rate=config.group_messages_per_minute,
+            max_retries=config.max_retries,
+        )
+        self.app = (
+            ApplicationBuilder()
+            .token(config.token.reveal())
+            .base_url(config.base_url)
+            .base_file_url(file_base_url(config.base_url))
+            .concurrent_updates(True)
+            .rate_limiter(limiter)
+            .build()
+        )
+        self.notifier = TelegramNotifier(self.app.bot, service, translator)
+        permissions = Permissions(config.admins)
+        Commands(service, translator, self.notifier).register(self.app)
+        Buttons(service, translator, self.notifier, permissions).register(self.app)
+        AdminCommands(service, translator, permissions).register(self.app)
+        self.app.add_error_handler(_log_error)
+        self.ready = asyncio.Event()
+        self.webhook_port: int | None = None
+
+    async def run(self) -> None:
+        async with self.app:
+            await self.app.start()
+            receiver = await self._start_receiving()
+            self.ready.set()
+            try:
+                await asyncio.Event().wait()
+            finally:
+                if receiver is not None:
+                    await receiver.stop()
+                elif self.app.updater is not None and self.app.updater.running:
+                    await self.app.updater.stop()
+                await self.app.stop()
+
+    async def _start_receiving(self) -> WebhookReceiver | None:
+        config = self._config
+        if config.mode == "polling":
+            if self.app.updater is None:
+                raise RuntimeError("the application has no updater")
+            await self.app.updater.start_polling(
+                timeout=config.poll_timeout, allowed_updates=Update.ALL_TYPES
+            )
+            return None
+        if config.webhook_secret is None:
+            raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
+        receiver = WebhookReceiver(self.app, config.webhook_secret, config.webhook_path)
+        self.webhook_port = await receiver.start(config.webhook_host, config.webhook_port)
+        await self.app.bot.set_webhook(
+            config.webhook_url,
+            secret_token=config.webhook_secret.reveal(),
+            allowed_updates=Update.ALL_TYPES,
+        )
+        return receiver
+
+
+async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    # Users see a worded error from the handlers; a stack trace only reaches the log.
+    log.error("update handling failed", exc_info=context.error)

@@ -1,0 +1,146 @@
+"""Job events into Telegram messages: one status message edited, then the result."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaPhoto,
+    Message,
+    ReplyParameters,
+)
+from telegram.error import BadRequest
+
+from adapters.telegram import keyboards
+from adapters.telegram.target import ReplyTarget
+from core.i18n import Translator
+from core.images import FitRules, fit_image
+from core.jobs import Job, JobState
+from core.notifier import EventKind, JobEvent
+from core.render import caption, event_text
+from core.service import GenerationService
+
+log = logging.getLogger("imagine.telegram")
+
+# Telegram's photo rules: 10 MB, width + height at most 10000 (it recompresses anyway).
+PHOTO_RULES = FitRules(max_bytes=10 * 1024 * 1024, max_side=10_000, max_side_sum=10_000)
+CAPTION_LIMIT = 1024
+
+
+class TelegramNotifier:
+    """The core's notifier for jobs that came from Telegram."""
+
+    def __init__(self, bot: Bot, service: GenerationService, translator: Translator) -> None:
+        self._bot = bot
+        self._service = service
+        self._translator = translator
+
+    async def notify(self, event: JobEvent) -> None:
+        target = ReplyTarget.decode(event.job.reply_target)
+        if event.kind is EventKind.SUCCEEDED:
+            await self._deliver(event.job, target)
+        else:
+            await self.show_status(target, event_text(self._translator, event))
+
+    async def show_status(self, target: ReplyTarget, text: str) -> None:
+        """Edit the status message; if it is gone, say it in a new message."""
+        try:
+            await self._bot.edit_message_text(text, target.chat_id, target.status_message_id)
+        except BadRequest as error:
+            if "not modified" in str(error).lower():
+                return
+            await self._bot.send_message(target.chat_id, text, message_thread_id=target.thread_id)
+
+    async def _deliver(self, job: Job, target: ReplyTarget) -> None:
+        if job.batch_size == 1:
+            await self._send_single(job, target)
+            return
+        jobs = [j if j.id != job.id else job for j in await self._service.batch(job.batch_id)]
+        ready = [j for j in jobs if j.id == job.id or j.state is JobState.DONE]
+        if any(not j.state.terminal and j.id != job.id for j in jobs):
+            text = self._translator.text(
+                job.locale, "batch.partial", done=len(ready), total=job.batch_size
+            )
+            await self.show_status(target, text)
+            return
+        await self._send_album(ready, target)
+
+    async def _send_single(self, job: Job, target: ReplyTarget) -> None:
+        photo = await _fitted(job)
+        await self._bot.send_photo(
+            target.chat_id,
+            photo,
+            caption=self._caption(job),
+            reply_markup=keyboards.result_keyboard(self._translator, job.locale, job.id),
+            reply_parameters=_reply(target),
+            message_thread_id=target.thread_id,
+        )
+        await self._remove_status(target)
+
+    async def _send_album(self, jobs: list[Job], target: ReplyTarget) -> None:
+        photos = await asyncio.gather(*(_fitted(j) for j in jobs))
+        media = [
+            InputMediaPhoto(photo, caption=self._caption(j) if i == 0 else None)
+            for i, (j, photo) in enumerate(zip(jobs, photos, strict=True))
+        ]
+        sent = await self._bot.send_media_group(
+            target.chat_id,
+            media,
+            reply_parameters=_reply(target),
+            message_thread_id=target.thread_id,
+        )
+        await self._bot.send_message(
+            target.chat_id,
+            self._translator.text(jobs[0].locale, "batch.buttons"),
+            reply_markup=self._album_keyboard(jobs, sent),
+            message_thread_id=target.thread_id,
+        )
+        await self._remove_status(target)
+
+    def _album_keyboard(self, jobs: list[Job], sent: tuple[Message, ...]) -> InlineKeyboardMarkup:
+        rows = []
+        for number, (job, message) in enumerate(zip(jobs, sent, strict=False), start=1):
+            label = f"{number}"
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        f"🔁 {label}", callback_data=keyboards.encode(keyboards.REROLL, job.id)
+                    ),
+                    InlineKeyboardButton(
+                        f"🖼 {label}", callback_data=keyboards.encode(keyboards.FULL_SIZE, job.id)
+                    ),
+                    InlineKeyboardButton(
+                        f"🗑 {label}",
+                        callback_data=keyboards.encode(
+                            keyboards.DELETE, f"{job.id}.{message.message_id}"
+                        ),
+                    ),
+                ]
+            )
+        return InlineKeyboardMarkup(rows)
+
+    def _caption(self, job: Job) -> str:
+        text = caption(self._translator, job)
+        return text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
+
+    async def _remove_status(self, target: ReplyTarget) -> None:
+        try:
+            await self._bot.delete_message(target.chat_id, target.status_message_id)
+        except BadRequest:
+            log.debug("status message %s already gone", target.status_message_id)
+
+
+async def _fitted(job: Job) -> bytes:
+    data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
+    return (await asyncio.to_thread(fit_image, data, PHOTO_RULES)).data
+
+
+def _reply(target: ReplyTarget) -> ReplyParameters | None:
+    if target.reply_to is None:
+        return None
+    return ReplyParameters(target.reply_to, allow_sending_without_reply=True)

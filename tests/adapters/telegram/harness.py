@@ -1,0 +1,94 @@
+"""The Telegram adapter running for real: fake Bot API, simulator, SQLite core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from adapters.telegram import PLATFORM
+from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
+from core.assembly import Core, assemble
+from core.catalog import load_catalog
+from core.i18n import load_translator
+from core.policy import Policy
+from core.secret import Secret
+from core.simulator import Simulator
+from core.store.sqlite import SqliteStore
+from tests.adapters.telegram.fake_api import FakeTelegram
+from tests.conftest import TOKEN, ShiftedClock, make_engine
+
+BOT_TOKEN = "123456:TEST-telegram-token"
+GROUP, ALICE, BOB = -100200, 501, 502
+
+
+@dataclass
+class TelegramWorld:
+    api: FakeTelegram
+    sim: Simulator
+    core: Core
+    adapter: TelegramAdapter
+
+    def send(self, update: dict[str, Any]) -> int:
+        return self.api.push(update)
+
+    def imagine(self, text: str, chat: int = ALICE, user: int = ALICE, **extra: Any) -> int:
+        return self.send(self.api.command(chat, user, text, **extra))
+
+
+@contextlib.asynccontextmanager
+async def telegram_world(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    *,
+    policy: Policy | None = None,
+    db: str | Path = ":memory:",
+    api: FakeTelegram | None = None,
+    **config: Any,
+) -> AsyncIterator[TelegramWorld]:
+    api = api or FakeTelegram(BOT_TOKEN)
+    owns_api = not api.base
+    if owns_api:
+        await api.start()
+    store = await SqliteStore.open(db)
+    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
+    core = assemble(
+        store,
+        [("token#1", engine)],
+        {},
+        load_catalog(),
+        policy or Policy(),
+        ShiftedClock(),
+        progress_every=0.0,
+    )
+    settings = {
+        "poll_timeout": 1,
+        "group_messages_per_minute": 10_000.0,
+        "messages_per_second": 10_000.0,
+        **config,
+    }
+    adapter = TelegramAdapter(
+        TelegramConfig(Secret(BOT_TOKEN), base_url=f"{api.base}/bot", **settings),
+        core.service,
+        load_translator(),
+    )
+    core.notifiers.register(PLATFORM, adapter.notifier)
+    receiving = asyncio.create_task(adapter.run())
+    async with asyncio.timeout(10):
+        await adapter.ready.wait()
+    running = asyncio.create_task(core.run(tick=0.05))
+    try:
+        yield TelegramWorld(api, sim, core, adapter)
+    finally:
+        for task in (running, receiving):
+            task.cancel()
+        await asyncio.gather(running, receiving, return_exceptions=True)
+        await store.close()
+        if owns_api:
+            await api.stop()
