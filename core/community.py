@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from core.catalog import Catalog
@@ -26,6 +28,8 @@ class CommunityRules:
         self._store = store
         self._catalog = catalog
         self._policy = policy
+        # Changes are read-merge-write: one at a time per key, or a concurrent one is lost.
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def check(self, request: GenerationRequest) -> None:
         """Raise `Banned` or `PromptBlocked` if the request may not go ahead."""
@@ -59,6 +63,10 @@ class CommunityRules:
     async def set_chat_settings(self, chat: str, **values: object) -> dict[str, object]:
         """A chat's own daily_budget, member_daily, filter words and patterns."""
         _only(values, CHAT_FIELDS)
+        async with self._locks[f"{CHAT_SETTINGS}:{chat}"]:
+            return await self._merge_chat(chat, values)
+
+    async def _merge_chat(self, chat: str, values: Mapping[str, object]) -> dict[str, object]:
         merged = {**await self.chat_settings(chat), **values}
         self._policy.prompt_filter.extended(
             _strings(merged.get("words")), _strings(merged.get("patterns"))
@@ -83,6 +91,10 @@ class CommunityRules:
     async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
         """Save per-user defaults (model, size, negative_prompt), checked like a request."""
         _only(values, DEFAULT_FIELDS)
+        async with self._locks[f"{USER_DEFAULTS}:{user}"]:
+            return await self._merge_defaults(user, values)
+
+    async def _merge_defaults(self, user: str, values: Mapping[str, str | None]) -> dict[str, str]:
         merged = {**await self.defaults(user), **values}
         kept = {key: value for key, value in merged.items() if value}
         probe = ParamsInput(

@@ -30,6 +30,7 @@ from core.store import Store
 
 log = logging.getLogger("imagine.worker")
 
+FINAL_STATUSES = ("SUCCEED", "FAILED")
 MAX_SUBMITS = 2  # the first POST, and one more if its answer was lost (DESIGN.md)
 DELIVERY_BACKOFF = Backoff(base=1.0, cap=60.0, attempts=8)
 
@@ -127,6 +128,8 @@ class JobRunner:
 
     async def _progress(self, run: _Run, progress: Progress) -> None:
         now = self._clock.monotonic()
+        if progress.status in FINAL_STATUSES:
+            return  # the final event follows at once
         if progress.status == run.last_status and now - run.last_progress < self._progress_every:
             return
         run.last_status, run.last_progress = progress.status, now

@@ -146,6 +146,21 @@ class FakeTelegram:
     def named(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
 
+    async def wait_text(self, method: str, start: str, within: float = 20.0) -> Call:
+        """The first `method` call whose text starts with `start`, once it comes."""
+
+        def found() -> Call | None:
+            return next(
+                (c for c in self.named(method) if str(c.params.get("text", "")).startswith(start)),
+                None,
+            )
+
+        async with asyncio.timeout(within), self.changed:
+            await self.changed.wait_for(lambda: found() is not None)
+        call = found()
+        assert call is not None
+        return call
+
     async def wait_for(self, method: str, count: int = 1, within: float = 20.0) -> list[Call]:
         async with asyncio.timeout(within), self.changed:
             await self.changed.wait_for(lambda: len(self.named(method)) >= count)

@@ -36,3 +36,72 @@ async def test_a_private_imagine_goes_all_the_way(
         edits = [c.params["text"] for c in world.api.named("editMessageText")]
         assert any(text.startswith("Queued: number 1 in line") for text in edits)
         assert simulator.stats.accepted == 1
+
+
+async def test_every_flag_reaches_modelscope(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine(
+            "/img a paper crane —no blurry, dark --size 768x512 --seed 7 --steps 20 "
+            "--guidance 5 --model flux --lora a/ink:0.6 --lora b/paper"
+        )
+        await world.api.wait_for("sendPhoto")
+        (task,) = simulator.tasks.values()
+        assert task.body == {
+            "model": "black-forest-labs/FLUX.1-Krea-dev",
+            "prompt": "a paper crane",
+            "negative_prompt": "blurry, dark",
+            "size": "768x512",
+            "seed": 7,
+            "steps": 20,
+            "guidance": 5.0,
+            "loras": {"a/ink": 0.6, "b/paper": 0.4},
+        }
+
+
+async def test_several_images_arrive_as_one_album(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a kite --ar 16:9 --n 3")
+        (album,) = await world.api.wait_for("sendMediaGroup")
+        media = json.loads(album.params["media"])
+        assert len(media) == 3 and len(album.files) == 3
+        assert media[0]["caption"].startswith("a kite")
+        assert world.api.named("sendPhoto") == []
+        await world.api.wait_for("deleteMessage")  # the last step, after the buttons
+        buttons = [c for c in world.api.named("sendMessage") if "reply_markup" in c.params]
+        rows = json.loads(buttons[0].params["reply_markup"])["inline_keyboard"]
+        assert len(rows) == 3 and rows[2][2]["text"] == "🗑 3"
+        assert {t.body["size"] for t in simulator.tasks.values()} == {"1360x768"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/imagine a fox --steps", "Invalid flag: --steps"),
+        ("/imagine a fox --colour red", "Invalid flag: --colour"),
+        ("/imagine a fox --seed many", "Invalid seed: many"),
+    ],
+)
+async def test_bad_flags_get_a_usage_hint_and_nothing_is_sent(
+    simulator, session, tmp_path, text: str, expected: str
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine(text)
+        (reply,) = await world.api.wait_for("sendMessage")
+        assert reply.params["text"].startswith(expected)
+        assert "Usage: /imagine PROMPT" in reply.params["text"]
+        assert simulator.stats.submits == 0
+
+
+async def test_an_out_of_range_value_names_the_range(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a fox --steps 0", language="zh-hans")
+        (edit,) = await world.api.wait_for("editMessageText")
+        assert edit.params["text"] == "参数 steps 无效：0。允许的值：1..100。"
+        assert simulator.stats.submits == 0
+
+
+async def test_a_bare_command_shows_help(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine")
+        (reply,) = await world.api.wait_for("sendMessage")
+        assert reply.params["text"].startswith("/imagine PROMPT [flags]")

@@ -1,0 +1,151 @@
+"""Groups, photo editing and every button, through the real python-telegram-bot."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from adapters.telegram.keyboards import encode
+from core.jobs import JobState
+from tests.adapters.telegram.harness import ALICE, BOB, GROUP, telegram_world
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def png(colour: tuple[int, int, int]) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 64), colour).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+async def test_in_a_group_only_our_commands_count(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine@OtherBot a cat", chat=GROUP, user=ALICE)
+        world.imagine("/imagine@ImagineTestBot a dog", chat=GROUP, user=ALICE)
+        (photo,) = await world.api.wait_for("sendPhoto")
+        assert photo.params["chat_id"] == str(GROUP)
+        assert [t.body["prompt"] for t in simulator.tasks.values()] == ["a dog"]
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert job.chat == f"telegram:{GROUP}" and job.is_group
+
+
+async def test_the_groups_budget_applies(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        await world.core.service.rules.set_chat_settings(f"telegram:{GROUP}", daily_budget=1)
+        world.imagine("/imagine a dog", chat=GROUP, user=ALICE)
+        await world.api.wait_for("sendPhoto")
+        world.imagine("/imagine a cat", chat=GROUP, user=BOB)
+        refusal = await world.api.wait_text("editMessageText", "This chat's daily quota")
+        assert "1 of 1 used" in refusal.params["text"]
+        assert simulator.stats.accepted == 1
+
+
+async def test_a_captioned_photo_is_edited_as_a_data_uri(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        original = png((200, 10, 10))
+        world.send(
+            {"message": world.api.photo_message(ALICE, ALICE, original, "/imagine make it blue")}
+        )
+        await world.api.wait_for("sendPhoto")
+        (task,) = simulator.tasks.values()
+        assert task.body["model"] == "Qwen/Qwen-Image-Edit"
+        prefix, encoded = task.body["image_url"].split(",", 1)
+        assert prefix == "data:image/png;base64" and base64.b64decode(encoded) == original
+        assert "TEST-telegram-token" not in task.body["image_url"]
+
+
+async def test_replying_to_a_photo_edits_it(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        photo = world.api.photo_message(GROUP, BOB, png((0, 90, 0)))
+        world.imagine(
+            "/imagine@ImagineTestBot add a moon --model kontext",
+            chat=GROUP,
+            user=ALICE,
+            reply_to_message=photo,
+        )
+        await world.api.wait_for("sendPhoto")
+        (task,) = simulator.tasks.values()
+        assert task.body["model"] == "black-forest-labs/FLUX.1-Kontext-dev"
+        assert task.body["image_url"].startswith("data:image/png;base64,")
+
+
+async def first_result(world) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+    await world.api.wait_for("sendPhoto")
+    (job,) = await world.core.service.history(f"telegram:{ALICE}")
+    return job.id, 4242  # the fake does not check which message a button sits on
+
+
+async def test_reroll_makes_a_new_image_with_a_new_seed(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse --seed 3")
+        job_id, message_id = await first_result(world)
+        world.send(world.api.press(ALICE, ALICE, encode("r", job_id), message_id))
+        await world.api.wait_for("sendPhoto", 2)
+        seeds = [t.body["seed"] for t in simulator.tasks.values()]
+        assert seeds[0] == 3 and seeds[1] != 3 and len(seeds) == 2
+        assert world.api.named("answerCallbackQuery")
+
+
+async def test_full_size_sends_the_original_as_a_document(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse")
+        job_id, message_id = await first_result(world)
+        world.send(world.api.press(ALICE, BOB, encode("f", job_id), message_id))
+        (document,) = await world.api.wait_for("sendDocument")
+        job = await world.core.service.job(job_id)
+        assert job is not None and job.result_path is not None
+        assert document.files["document"] == Path(job.result_path).read_bytes()
+
+
+async def test_only_the_requester_or_an_admin_deletes(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a dog", chat=GROUP, user=ALICE)
+        await world.api.wait_for("sendPhoto")
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        world.send(world.api.press(GROUP, BOB, encode("d", job.id), 4242))
+        (refusal,) = await world.api.wait_for("answerCallbackQuery")
+        assert refusal.params["text"].startswith("Only the person who asked")
+        assert refusal.params["show_alert"] == "true"
+        deletes = len(world.api.named("deleteMessage"))  # the status message, earlier
+        world.api.admins.add((GROUP, BOB))
+        world.send(world.api.press(GROUP, BOB, encode("d", job.id), 4242))
+        calls = await world.api.wait_for("deleteMessage", deletes + 1)
+        assert calls[-1].params["message_id"] == "4242"
+
+
+async def test_buttons_still_work_after_a_restart(simulator, session, tmp_path) -> None:
+    db = tmp_path / "jobs.db"
+    async with telegram_world(simulator, session, tmp_path, db=db) as world:
+        world.imagine("/imagine a harbour")
+        job_id, message_id = await first_result(world)
+    async with telegram_world(simulator, session, tmp_path, db=db) as world:
+        world.send(world.api.press(ALICE, ALICE, encode("f", job_id), message_id))
+        await world.api.wait_for("sendDocument")
+
+
+async def test_settings_buttons_save_defaults(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/settings")
+        (menu,) = await world.api.wait_for("sendMessage")
+        rows = json.loads(menu.params["reply_markup"])["inline_keyboard"]
+        qwen = next(b for row in rows for b in row if b["text"] == "Qwen-Image")
+        world.send(world.api.press(ALICE, ALICE, qwen["callback_data"], 1))
+        world.send(world.api.press(ALICE, ALICE, encode("ss", "1024x768"), 1))
+        await world.api.wait_for("answerCallbackQuery", 2)
+        await asyncio.sleep(0.1)
+        assert await world.core.service.rules.defaults(f"telegram:{ALICE}") == {
+            "model": "qwen",
+            "size": "1024x768",
+        }
+        world.imagine("/imagine a fox")
+        await world.api.wait_for("sendPhoto")
+        await world.core.dispatcher.wait_idle()
+        (task,) = simulator.tasks.values()
+        assert (task.body["model"], task.body["size"]) == ("Qwen/Qwen-Image", "1024x768")
+        assert (await world.core.service.history(f"telegram:{ALICE}"))[0].state is JobState.DONE
