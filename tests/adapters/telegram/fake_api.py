@@ -260,6 +260,8 @@ class FakeTelegram:
     async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset", 0) or 0)
         timeout = min(float(params.get("timeout", 0) or 0), 0.5)
+        if offset:  # like Telegram: asking from `offset` confirms, and forgets, the older ones
+            self.updates = [u for u in self.updates if u["update_id"] >= offset]
 
         def ready() -> list[dict[str, Any]]:
             return [u for u in self.updates if u["update_id"] >= offset]

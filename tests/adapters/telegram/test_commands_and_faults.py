@@ -1,0 +1,170 @@
+"""The other commands, admin rights, restarts, Telegram faults and webhook mode."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from core.jobs import JobState
+from core.policy import Policy
+from core.quotas import QuotaLimits
+from core.secret import Secret
+from core.simulator import Fault as SimFault
+from core.simulator import Timing
+from tests.adapters.telegram.fake_api import FakeTelegram, Fault
+from tests.adapters.telegram.harness import ALICE, BOB, BOT_TOKEN, GROUP, telegram_world
+
+pytestmark = pytest.mark.timeout(90)
+
+
+async def reply_to(world, text: str, **extra) -> str:  # type: ignore[no-untyped-def]
+    before = len(world.api.named("sendMessage"))
+    world.imagine(text, **extra)
+    calls = await world.api.wait_for("sendMessage", before + 1)
+    return str(calls[before].params["text"])
+
+
+async def test_information_commands(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        assert (await reply_to(world, "/start")).startswith("Hi! I draw pictures")
+        assert "/imagine PROMPT [flags]" in await reply_to(world, "/help")
+        assert "你好" in await reply_to(world, "/start", language="zh-hans")
+        models = await reply_to(world, "/models")
+        assert "Qwen-Image — qwen: qwen-image, 64..1664 px, cost 2" in models
+        assert "edits photos" in models
+        quota = await reply_to(world, "/quota")
+        assert quota.startswith("You: 0 used today, 20 left")
+        assert (await reply_to(world, "/history")).startswith("You have no images yet")
+        assert await reply_to(world, "/queue") == (
+            "0 waiting, 0 generating. Your place: none. About 20 s."
+        )
+        assert await reply_to(world, "/cancel") == "You have nothing waiting or generating."
+
+
+async def test_history_and_cancel_of_a_running_job(simulator, session, tmp_path) -> None:
+    simulator.faults.add(SimFault("task", "stuck"))
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a slow one")
+        await world.api.wait_text("editMessageText", "Generating…")
+        assert "generating · a slow one" in await reply_to(world, "/history")
+        assert (await reply_to(world, "/cancel")).startswith("Cancelling ")
+        await world.api.wait_text("editMessageText", "Cancelled.")
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert job.state is JobState.CANCELLED
+
+
+async def test_queue_full_is_explained(simulator, session, tmp_path: Path) -> None:
+    simulator.timing = Timing(run_mean=2.0)
+    policy = Policy(limits=QuotaLimits(max_waiting=1))
+    async with telegram_world(simulator, session, tmp_path, policy=policy) as world:
+        world.imagine("/imagine one")
+        await world.api.wait_text("editMessageText", "Generating…")
+        world.imagine("/imagine two")
+        world.imagine("/imagine three")
+        refusal = await world.api.wait_text("editMessageText", "You already have 1 images")
+        assert "the limit is 1" in refusal.params["text"]
+
+
+async def test_admin_commands_need_an_admin(simulator, session, tmp_path: Path) -> None:
+    async with telegram_world(
+        simulator, session, tmp_path, admins=frozenset({f"telegram:{ALICE}"})
+    ) as world:
+        refused = await reply_to(world, "/budget 5", chat=GROUP, user=BOB)
+        assert refused == "Only bot admins and this group's admins can do that."
+        world.api.admins.add((GROUP, BOB))
+        assert await reply_to(world, "/budget 5", chat=GROUP, user=BOB) == (
+            "This chat may now spend 5 a day."
+        )
+        assert "2 a day" in await reply_to(world, "/memberlimit 2", chat=GROUP, user=BOB)
+        assert "words: gore" in await reply_to(world, "/filter word gore", chat=GROUP, user=BOB)
+        assert "Invalid budget" in await reply_to(world, "/budget lots", chat=GROUP, user=BOB)
+        blocked = await reply_to(world, "/imagine so much gore", chat=GROUP, user=ALICE)
+        assert blocked == "Got it, putting it in line…"
+        await world.api.wait_text("editMessageText", "This prompt is not allowed here")
+        assert await reply_to(world, f"/ban {ALICE}", chat=GROUP, user=BOB) == (
+            f"telegram:{ALICE} is banned."
+        )
+        world.imagine("/imagine a cat", chat=GROUP, user=ALICE)
+        await world.api.wait_text("editMessageText", "You cannot use this bot here")
+        world.imagine("/imagine a cat", chat=ALICE, user=ALICE)  # a group ban stays in the group
+        await world.api.wait_for("sendPhoto")
+        settings = await world.core.service.rules.chat_settings(f"telegram:{GROUP}")
+        assert (settings["daily_budget"], settings["member_daily"]) == (5.0, 2.0)
+
+
+async def test_a_restart_mid_job_still_delivers_once(simulator, session, tmp_path) -> None:
+    simulator.timing = Timing(run_mean=1.0)
+    db, api = tmp_path / "jobs.db", FakeTelegram(BOT_TOKEN)
+    await api.start()
+    try:
+        async with telegram_world(simulator, session, tmp_path, db=db, api=api) as world:
+            world.imagine("/imagine a harbour at night")
+            await world.api.wait_text("editMessageText", "Generating…")
+        assert api.named("sendPhoto") == []
+        async with telegram_world(simulator, session, tmp_path, db=db, api=api) as world:
+            await world.api.wait_for("sendPhoto")
+            await world.core.dispatcher.wait_idle()
+            await asyncio.sleep(0.2)
+        assert len(api.named("sendPhoto")) == 1
+        assert simulator.stats.accepted == 1
+    finally:
+        await api.stop()
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault("sendPhoto", "429", times=2, retry_after=1), Fault("sendPhoto", "drop", times=2)],
+    ids=["429", "drop"],
+)
+async def test_telegram_faults_while_posting_lose_nothing(
+    simulator, session, tmp_path, fault: Fault
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.api.faults.append(fault)
+        world.imagine("/imagine a stormy sea")
+        await world.api.wait_for("sendPhoto")
+        await world.core.dispatcher.wait_idle()
+        assert len(world.api.named("sendPhoto")) == 1
+        assert fault.times == 0
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert job.state is JobState.DONE
+
+
+async def test_webhook_mode_checks_the_secret_and_drops_repeats(
+    simulator, session, tmp_path
+) -> None:
+    secret = "s3cret-webhook-value"
+    async with telegram_world(
+        simulator,
+        session,
+        tmp_path,
+        mode="webhook",
+        webhook_secret=Secret(secret),
+        webhook_host="127.0.0.1",
+        webhook_port=0,
+        webhook_url="https://bot.example/telegram",
+    ) as world:
+        (registered,) = world.api.named("setWebhook")
+        assert registered.params["url"] == "https://bot.example/telegram"
+        assert registered.params["secret_token"] == secret
+        url = f"http://127.0.0.1:{world.adapter.webhook_port}/telegram"
+        update = {"update_id": 77, **world.api.command(ALICE, ALICE, "/imagine a comet")}
+        async with session.post(
+            url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+        ) as answer:
+            assert answer.status == 403
+        for _ in range(2):  # Telegram repeats an update it thinks was lost
+            async with session.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            ) as answer:
+                assert answer.status == 200
+        await world.api.wait_for("sendPhoto")
+        assert simulator.stats.accepted == 1
+        assert (
+            len(
+                [c for c in world.api.named("sendMessage") if c.params["text"].startswith("Got it")]
+            )
+            == 1
+        )
