@@ -88,7 +88,7 @@ async def _generate(args: argparse.Namespace) -> int:
     except ConfigurationError as error:
         print(translator.error(args.lang, error), file=sys.stderr)
         return EXIT_CONFIG
-    setup_logging("WARNING", settings.log_format, _secrets(settings))
+    setup_logging("WARNING", settings.log_format, settings.secret_values())
     locale = args.lang or settings.bot_default_locale
     try:
         tasks = _tasks(args, settings)
@@ -118,14 +118,6 @@ def _tasks(args: argparse.Namespace, settings: Settings) -> list[GenerationParam
 
 def _out_dir(args: argparse.Namespace) -> Path | None:
     return Path(args.out) if args.out else None
-
-
-def _secrets(settings: Settings) -> list[str]:
-    secrets = [token.reveal() for token in settings.modelscope_tokens()]
-    for token in (settings.telegram_bot_token, settings.discord_bot_token):
-        if token is not None:
-            secrets.append(token.get_secret_value())
-    return secrets
 
 
 async def _serve_simulator(args: argparse.Namespace) -> int:

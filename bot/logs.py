@@ -59,3 +59,5 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # httpx logs every request URL, and a Telegram URL holds the bot token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

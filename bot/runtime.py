@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,15 +11,19 @@ import aiohttp
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
 from adapters.cli.notifier import JsonlNotifier
+from adapters.telegram import PLATFORM as TELEGRAM
+from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.settings import Settings
 from bot.wiring import EngineConfig, build_engines
 from core.assembly import Core, assemble
 from core.catalog import load_catalog
 from core.clock import SystemClock
 from core.errors import ConfigurationError
+from core.i18n import load_translator
 from core.moderation import PromptFilter
 from core.policy import Policy, Tier
 from core.quotas import QuotaLimits
+from core.secret import Secret
 from core.store.sqlite import SqliteStore
 
 
@@ -83,3 +88,33 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
             )
     finally:
         await store.close()
+
+
+async def start_adapters(settings: Settings, core: Core) -> list[asyncio.Task[None]]:
+    """Start each configured chat adapter; return once each receives updates."""
+    tasks: list[asyncio.Task[None]] = []
+    if settings.telegram_bot_token is not None:
+        adapter = TelegramAdapter(telegram_config(settings), core.service, load_translator())
+        core.notifiers.register(TELEGRAM, adapter.notifier)
+        tasks.append(asyncio.create_task(adapter.run(), name="telegram"))
+        ready = asyncio.create_task(adapter.ready.wait())
+        await asyncio.wait({tasks[-1], ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+    return tasks
+
+
+def telegram_config(settings: Settings) -> TelegramConfig:
+    token = settings.telegram_bot_token
+    if token is None:
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
+    secret = settings.telegram_webhook_secret
+    return TelegramConfig(
+        token=Secret(token.get_secret_value(), "telegram"),
+        base_url=settings.telegram_api_base_url,
+        admins=frozenset(settings.bot_admin_ids),
+        mode=settings.telegram_mode,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=Secret(secret.get_secret_value(), "webhook") if secret else None,
+        webhook_host=settings.telegram_webhook_host,
+        webhook_port=settings.telegram_webhook_port,
+    )

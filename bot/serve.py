@@ -8,10 +8,11 @@ import contextlib
 import getpass
 import signal
 import sys
+from collections.abc import Sequence
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
 from bot.logs import setup_logging
-from bot.runtime import core_from, events_path
+from bot.runtime import core_from, events_path, start_adapters
 from bot.settings import Settings, load_settings
 from core.errors import ConfigurationError, ImagineError
 from core.i18n import load_translator
@@ -45,12 +46,14 @@ async def run(args: argparse.Namespace) -> int:
     stop = _stop_on_signals()
     try:
         async with core_from(settings) as core:
-            work = asyncio.create_task(core.run(), name="core")
+            tasks = await start_adapters(settings, core)
+            tasks.append(asyncio.create_task(core.run(), name="core"))
             stopping = asyncio.create_task(stop.wait())
-            await asyncio.wait({work, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            for task in (work, stopping):
+            await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            for task in (*tasks, stopping):
                 task.cancel()
-            await asyncio.gather(work, stopping, return_exceptions=True)
+            results = await asyncio.gather(*tasks, stopping, return_exceptions=True)
+            _raise_first_failure(results)
     except ConfigurationError as error:
         print(load_translator().error(args.lang, error), file=sys.stderr)
         return EXIT_CONFIG
@@ -93,14 +96,19 @@ async def enqueue(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _raise_first_failure(results: Sequence[object]) -> None:
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+
+
 def _settings(args: argparse.Namespace) -> Settings | None:
     try:
         settings = load_settings()
     except ConfigurationError as error:
         print(load_translator().error(getattr(args, "lang", None), error), file=sys.stderr)
         return None
-    secrets = [token.reveal() for token in settings.modelscope_tokens()]
-    setup_logging(settings.log_level, settings.log_format, secrets)
+    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
     return settings
 
 

@@ -21,7 +21,12 @@ from core.errors import ConfigurationError
 from core.secret import Secret
 
 CommaList = Annotated[list[str], NoDecode]
-SECRET_FIELDS = {"modelscope_api_token", "telegram_bot_token", "discord_bot_token"}
+SECRET_FIELDS = {
+    "modelscope_api_token",
+    "telegram_bot_token",
+    "discord_bot_token",
+    "telegram_webhook_secret",
+}
 
 
 class TierSetting(BaseModel):
@@ -82,6 +87,11 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"
+    telegram_mode: Literal["polling", "webhook"] = "polling"
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_host: str = "0.0.0.0"  # noqa: S104 - Telegram must reach it
+    telegram_webhook_port: int = Field(default=8443, ge=0, le=65535)
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
@@ -129,6 +139,29 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Asia/Shanghai or UTC") from None
         return value
+
+    @model_validator(mode="after")
+    def _webhook_complete(self) -> Settings:
+        if self.telegram_mode == "webhook" and not (
+            self.telegram_webhook_url.startswith("https://") and self.telegram_webhook_secret
+        ):
+            raise ValueError(
+                "TELEGRAM_MODE=webhook needs TELEGRAM_WEBHOOK_URL (https://...) and "
+                "TELEGRAM_WEBHOOK_SECRET"
+            )
+        return self
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for the log redaction."""
+        values = [token.reveal() for token in self.modelscope_tokens()]
+        for secret in (
+            self.telegram_bot_token,
+            self.discord_bot_token,
+            self.telegram_webhook_secret,
+        ):
+            if secret is not None:
+                values.append(secret.get_secret_value())
+        return values
 
     @model_validator(mode="after")
     def _poll_window(self) -> Settings:

@@ -44,7 +44,6 @@ class Outcome(Enum):
 class _Run:
     job: Job
     slot: TokenSlot
-    last_status: str = ""
     last_progress: float = field(default=-1e9)
 
 
@@ -130,9 +129,9 @@ class JobRunner:
         now = self._clock.monotonic()
         if progress.status in FINAL_STATUSES:
             return  # the final event follows at once
-        if progress.status == run.last_status and now - run.last_progress < self._progress_every:
-            return
-        run.last_status, run.last_progress = progress.status, now
+        if now - run.last_progress < self._progress_every:
+            return  # chats rate-limit edits: at most one per interval, whatever changed
+        run.last_progress = now
         estimate = self._run_times.left(run.job.params.model, progress.elapsed)
         event = JobEvent(
             EventKind.PROGRESS,

@@ -72,6 +72,7 @@ async def running_core(
     db: str | Path = ":memory:",
     max_seconds: float = 10.0,
     daily_budget: float | None = None,
+    progress_every: float = 0.0,
 ) -> AsyncIterator[Harness]:
     store = await SqliteStore.open(db)
     engines = [
@@ -87,7 +88,7 @@ async def running_core(
         policy or Policy(),
         clock,
         daily_budget=daily_budget,
-        progress_every=0.0,
+        progress_every=progress_every,
     )
     runner = asyncio.create_task(core.run(tick=0.05))
     try:

@@ -371,3 +371,13 @@ async def test_an_explicit_empty_negative_prompt_beats_the_default(
         (cleared,) = (await h.core.service.submit(request(user="1", negative_prompt=""))).jobs
         assert given.params.negative_prompt == "blurry"
         assert cleared.params.negative_prompt == ""
+
+
+async def test_progress_is_announced_at_most_once_per_interval(
+    simulator, session, tmp_path
+) -> None:
+    simulator.timing = Timing(queue_mean=0.2, run_mean=0.4)  # PENDING, RUNNING, PROCESSING
+    async with running_core(simulator, session, tmp_path, progress_every=60.0) as h:
+        (job,) = (await h.core.service.submit(request())).jobs
+        await h.finals(1)
+        assert h.notifier.kinds(job.id).count(EventKind.PROGRESS) == 1
