@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from pathlib import Path
 
 from telegram import (
@@ -30,6 +31,7 @@ log = logging.getLogger("imagine.telegram")
 # Telegram's photo rules: 10 MB, width + height at most 10000 (it recompresses anyway).
 PHOTO_RULES = FitRules(max_bytes=10 * 1024 * 1024, max_side=10_000, max_side_sum=10_000)
 CAPTION_LIMIT = 1024
+FINISHED_WELL = (JobState.DONE, JobState.DELIVERING)
 
 
 class TelegramNotifier:
@@ -39,13 +41,17 @@ class TelegramNotifier:
         self._bot = bot
         self._service = service
         self._translator = translator
+        self._batch_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._sent_batches: set[str] = set()
 
     async def notify(self, event: JobEvent) -> None:
         target = ReplyTarget.decode(event.job.reply_target)
         if event.kind is EventKind.SUCCEEDED:
             await self._deliver(event.job, target)
-        else:
-            await self.show_status(target, event_text(self._translator, event))
+            return
+        await self.show_status(target, event_text(self._translator, event))
+        if event.kind.final and event.job.batch_size > 1:
+            await self._deliver(event.job, target)  # it may have been the batch's last job
 
     async def show_status(self, target: ReplyTarget, text: str) -> None:
         """Edit the status message; if it is gone, say it in a new message."""
@@ -57,20 +63,31 @@ class TelegramNotifier:
             await self._bot.send_message(target.chat_id, text, message_thread_id=target.thread_id)
 
     async def _deliver(self, job: Job, target: ReplyTarget) -> None:
+        """Send the image; for a batch, wait for its last job, then send what it made."""
         if job.batch_size == 1:
             await self._send_single(job, target)
             return
-        jobs = [j if j.id != job.id else job for j in await self._service.batch(job.batch_id)]
-        ready = [j for j in jobs if j.id == job.id or j.state is JobState.DONE]
-        if any(not j.state.terminal and j.id != job.id for j in jobs):
-            text = self._translator.text(
-                job.locale, "batch.partial", done=len(ready), total=job.batch_size
-            )
-            await self.show_status(target, text)
-            return
-        await self._send_album(ready, target)
+        # Two jobs of a batch may finish at once: decide, and send, one at a time.
+        async with self._batch_locks[job.batch_id]:
+            if job.batch_id in self._sent_batches:
+                return
+            jobs = [job if j.id == job.id else j for j in await self._service.batch(job.batch_id)]
+            made = [j for j in jobs if j.state in FINISHED_WELL]
+            if not all(j.state.terminal or j.state in FINISHED_WELL for j in jobs):
+                if job.state in FINISHED_WELL:
+                    text = self._translator.text(
+                        job.locale, "batch.partial", done=len(made), total=job.batch_size
+                    )
+                    await self.show_status(target, text)
+                return
+            keep_status = len(made) < len(jobs)  # it says why an image is missing
+            if len(made) == 1:
+                await self._send_single(made[0], target, keep_status)
+            elif made:
+                await self._send_album(made, target, keep_status)
+            self._sent_batches.add(job.batch_id)
 
-    async def _send_single(self, job: Job, target: ReplyTarget) -> None:
+    async def _send_single(self, job: Job, target: ReplyTarget, keep_status: bool = False) -> None:
         photo = await _fitted(job)
         await self._bot.send_photo(
             target.chat_id,
@@ -80,9 +97,12 @@ class TelegramNotifier:
             reply_parameters=_reply(target),
             message_thread_id=target.thread_id,
         )
-        await self._remove_status(target)
+        if not keep_status:
+            await self._remove_status(target)
 
-    async def _send_album(self, jobs: list[Job], target: ReplyTarget) -> None:
+    async def _send_album(
+        self, jobs: list[Job], target: ReplyTarget, keep_status: bool = False
+    ) -> None:
         photos = await asyncio.gather(*(_fitted(j) for j in jobs))
         media = [
             InputMediaPhoto(photo, caption=self._caption(j) if i == 0 else None)
@@ -100,7 +120,8 @@ class TelegramNotifier:
             reply_markup=self._album_keyboard(jobs, sent),
             message_thread_id=target.thread_id,
         )
-        await self._remove_status(target)
+        if not keep_status:
+            await self._remove_status(target)
 
     def _album_keyboard(self, jobs: list[Job], sent: tuple[Message, ...]) -> InlineKeyboardMarkup:
         rows = []

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.simulator import Fault as SimFault
 from core.simulator import Simulator
 from tests.adapters.telegram.harness import ALICE, telegram_world
 
@@ -105,3 +106,18 @@ async def test_a_bare_command_shows_help(simulator, session, tmp_path: Path) -> 
         world.imagine("/imagine")
         (reply,) = await world.api.wait_for("sendMessage")
         assert reply.params["text"].startswith("/imagine PROMPT [flags]")
+
+
+async def test_a_batch_with_a_failure_still_delivers_what_it_made(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a kite --n 2")
+        await world.api.wait_text("editMessageText", "Generating…")
+        simulator.faults.add(SimFault("task", "fail", message="inappropriate content"))
+        (photo,) = await world.api.wait_for("sendPhoto")  # the one image, not a 1-item album
+        assert photo.params["caption"].startswith("a kite")
+        await world.api.wait_text("editMessageText", "No image this time")
+        await world.core.dispatcher.wait_idle()
+        assert world.api.named("sendMediaGroup") == []
+        assert simulator.stats.accepted == 2
