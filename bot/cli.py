@@ -12,17 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli_inputs import build_requests
-from bot.generate import (
-    EXIT_CONFIG,
-    EXIT_OK,
-    EXIT_USAGE,
-    Reporter,
-    run_tasks,
-    simulated,
-)
-from bot.logs import setup_logging
+from bot.generate import Reporter, run_tasks, simulated
 from bot.serve import add_enqueue, add_run
-from bot.settings import Settings, load_settings
+from bot.settings import Settings
+from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from bot.wiring import EngineConfig
 from core.catalog import load_catalog
 from core.errors import ConfigurationError, InvalidParameter
@@ -83,12 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _generate(args: argparse.Namespace) -> int:
     translator = load_translator()
-    try:
-        settings = load_settings()
-    except ConfigurationError as error:
-        print(translator.error(args.lang, error), file=sys.stderr)
+    settings = settings_or_explain(args.lang, log_level="WARNING")
+    if settings is None:
         return EXIT_CONFIG
-    setup_logging("WARNING", settings.log_format, settings.secret_values())
     locale = args.lang or settings.bot_default_locale
     try:
         tasks = _tasks(args, settings)

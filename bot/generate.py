@@ -11,6 +11,7 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from bot.wiring import EngineConfig, build_engines
 from core.clock import SystemClock
 from core.engine import GeneratedImage, ImageEngine, Progress
@@ -20,7 +21,6 @@ from core.params import GenerationParams
 from core.secret import Secret
 from core.simulator import Simulator, Timing
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
 SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it
 DEMO_TIMING = Timing(queue_mean=0.6, run_mean=2.0, run_sd=0.3)
 

@@ -11,15 +11,12 @@ import sys
 from collections.abc import Sequence
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
-from bot.logs import setup_logging
 from bot.runtime import core_from, events_path, start_adapters
-from bot.settings import Settings, load_settings
+from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from core.errors import ConfigurationError, ImagineError
 from core.i18n import load_translator
 from core.jobs import GenerationRequest
 from core.validation import ParamsInput
-
-EXIT_OK, EXIT_REFUSED, EXIT_CONFIG = 0, 2, 3
 
 
 def add_run(cmd: argparse.ArgumentParser) -> None:
@@ -40,7 +37,7 @@ def add_enqueue(cmd: argparse.ArgumentParser) -> None:
 
 async def run(args: argparse.Namespace) -> int:
     """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM."""
-    settings = _settings(args)
+    settings = settings_or_explain(getattr(args, "lang", None))
     if settings is None:
         return EXIT_CONFIG
     stop = _stop_on_signals()
@@ -62,7 +59,7 @@ async def run(args: argparse.Namespace) -> int:
 
 async def enqueue(args: argparse.Namespace) -> int:
     """Queue a request through the service; `imagine-bot run` generates and reports it."""
-    settings = _settings(args)
+    settings = settings_or_explain(getattr(args, "lang", None))
     if settings is None:
         return EXIT_CONFIG
     params = ParamsInput(
@@ -86,7 +83,7 @@ async def enqueue(args: argparse.Namespace) -> int:
             receipt = await core.service.submit(request)
     except ImagineError as error:
         print(load_translator().error(request.locale, error), file=sys.stderr)
-        return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_REFUSED
+        return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_USAGE
     for job in receipt.jobs:
         print(job.id)
     print(
@@ -100,16 +97,6 @@ def _raise_first_failure(results: Sequence[object]) -> None:
     for result in results:
         if isinstance(result, Exception):
             raise result
-
-
-def _settings(args: argparse.Namespace) -> Settings | None:
-    try:
-        settings = load_settings()
-    except ConfigurationError as error:
-        print(load_translator().error(getattr(args, "lang", None), error), file=sys.stderr)
-        return None
-    setup_logging(settings.log_level, settings.log_format, settings.secret_values())
-    return settings
 
 
 def _stop_on_signals() -> asyncio.Event:

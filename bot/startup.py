@@ -1,0 +1,24 @@
+"""What every command does first: exit codes, and settings that are valid or explained."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.logs import setup_logging
+from bot.settings import Settings, load_settings
+from core.errors import ConfigurationError
+from core.i18n import load_translator
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+
+
+def settings_or_explain(locale: str | None, log_level: str | None = None) -> Settings | None:
+    """Valid settings with logging set up (at `log_level`, else the configured level), or
+    None after telling the user, in their language, which variable is wrong."""
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(load_translator().error(locale, error), file=sys.stderr)
+        return None
+    setup_logging(log_level or settings.log_level, settings.log_format, settings.secret_values())
+    return settings
