@@ -80,9 +80,9 @@ class JobRunner:
                 attempts = max(0, run.job.submit_attempts - 1)
                 await self._move(run, JobState.QUEUED, token=None, submit_attempts=attempts)
                 return Outcome.REQUEUED, run.job
-            await self._fail(run, error)
+            run.job = await self.fail(run.job, error)
         except ImagineError as error:
-            await self._fail(run, error)
+            run.job = await self.fail(run.job, error)
         except asyncio.CancelledError:
             if run.job.id not in self.cancel_requested:
                 raise  # shutting down: the row stays as it is, and the next start resumes it
@@ -142,20 +142,19 @@ class JobRunner:
         )
         await self._notifiers.send_quietly(event)
 
-    async def fail(self, job: Job, error: ImagineError) -> None:
-        """End a job that cannot run (e.g. its token is gone) with `error`."""
-        await self._fail(_Run(job, self._pool.slots[0]), error)
-
-    async def _fail(self, run: _Run, error: ImagineError) -> None:
-        log.warning("job %s failed: %s", run.job.id, error, extra={"job_id": run.job.id})
-        await self._move(
-            run,
+    async def fail(self, job: Job, error: ImagineError) -> Job:
+        """End `job` FAILED with `error` (quota refunded unless the user caused it), and
+        announce it; also for a job that cannot run at all, e.g. its token is gone."""
+        log.warning("job %s failed: %s", job.id, error, extra={"job_id": job.id})
+        failed = job.moved(
             JobState.FAILED,
+            self._now(),
             error_key=error.key,
             error_params=_plain(error.params()),
-            quota_state=_after_failure(run.job.quota_state, error),
+            quota_state=_after_failure(job.quota_state, error),
         )
-        await self.deliver(run.job, EventKind.FAILED)
+        await self._store.save(failed)
+        return await self.deliver(failed, EventKind.FAILED)
 
     async def cancel_running(self, job: Job) -> Job:
         """Mark a job cancelled; charged only if ModelScope already took its task."""
