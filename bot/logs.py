@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
 # Context that call sites attach with `extra=`; shown as key=value after the message.
 CONTEXT_FIELDS = ("job_id", "user", "task_id", "request_id", "token", "requests_remaining")
 MASK = "***"
+INTERACTION_TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]+")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -48,7 +50,8 @@ class RedactingFormatter(logging.Formatter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
-        return text
+        # A Discord interaction token rides in webhook and callback URLs for 15 minutes.
+        return INTERACTION_TOKEN_IN_URL.sub(rf"\1{MASK}", text)
 
 
 def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:

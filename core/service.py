@@ -23,7 +23,7 @@ from core.params import GenerationParams
 from core.policy import Policy
 from core.quotas import Admission
 from core.store import Store
-from core.validation import SEED_MAX, ParamsInput, validate
+from core.validation import SEED_MAX, ParamsInput, check_prompt, validate
 from core.worker import JobRunner
 
 log = logging.getLogger("imagine.service")
@@ -90,21 +90,26 @@ class GenerationService:
         params = validate(await self.rules.with_defaults(request), self.catalog, self._rng)
         return await self._accept(request, params)
 
-    async def reroll(self, user: str, job_id: str, reply_target: str) -> Receipt:
-        """The same parameters with a new seed, charged like a new request."""
+    async def reroll(
+        self, user: str, job_id: str, reply_target: str, prompt: str | None = None
+    ) -> Receipt:
+        """The same parameters with a new seed (and maybe a new prompt), charged like a new
+        request; a new prompt passes the prompt filter like any other."""
         job = await self._own_job(user, job_id)
-        await self.rules.check_bans(job.user, job.chat)
+        new_prompt = job.params.prompt if prompt is None else check_prompt(prompt)
         platform, _, user_id = job.user.partition(":")
         request = GenerationRequest(
             platform=platform,
             user_id=user_id,
             chat_id=job.chat.partition(":")[2],
             reply_target=reply_target,
-            params=ParamsInput(job.params.prompt),
+            params=ParamsInput(new_prompt, negative_prompt=job.params.negative_prompt),
             is_group=job.is_group,
             locale=job.locale,
         )
-        params = dataclasses.replace(job.params, seed=self._rng.randint(0, SEED_MAX))
+        await self.rules.check(request)
+        seed = self._rng.randint(0, SEED_MAX)
+        params = dataclasses.replace(job.params, prompt=new_prompt, seed=seed)
         return await self._accept(request, params)
 
     async def cancel(self, user: str, job_id: str) -> Job:

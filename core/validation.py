@@ -118,6 +118,11 @@ def _resolve_model(raw: ParamsInput, catalog: Catalog) -> ModelSpec:
     return model
 
 
+def check_prompt(value: str) -> str:
+    """A prompt on its own (an edited one): stripped, 1..PROMPT_MAX_CHARS characters."""
+    return _text("prompt", value, required=True)
+
+
 def _text(field: str, value: str, *, required: bool) -> str:
     text = value.strip()
     if required and not text:

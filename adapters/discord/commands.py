@@ -1,0 +1,232 @@
+"""The user commands: /imagine and the small ones. Each defers first, then asks the core."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from adapters.discord import PLATFORM, replies
+from adapters.discord.localization import text
+from adapters.discord.options import (
+    check_attachment,
+    lora_choices,
+    model_choices,
+    params_input,
+    size_choices,
+)
+from adapters.discord.who import chat_id, chat_key, locale_of, user_key
+from core.clock import Clock
+from core.errors import ImagineError
+from core.i18n import Translator
+from core.images import to_data_uri
+from core.jobs import GenerationRequest
+from core.render import queue_text, quota_text
+from core.service import GenerationService
+from core.validation import ParamsInput
+
+Choices = list[app_commands.Choice[str]]
+HISTORY_LIMIT = 10
+
+
+class UserCommands(commands.Cog):
+    def __init__(self, service: GenerationService, translator: Translator, clock: Clock) -> None:
+        self._service = service
+        self._t = translator
+        self._clock = clock
+
+    @app_commands.command(name=text("discord.name.imagine"), description=text("discord.imagine"))
+    @app_commands.describe(
+        prompt=text("discord.opt.prompt"),
+        negative_prompt=text("discord.opt.negative_prompt"),
+        size=text("discord.opt.size"),
+        seed=text("discord.opt.seed"),
+        steps=text("discord.opt.steps"),
+        guidance=text("discord.opt.guidance"),
+        model=text("discord.opt.model"),
+        lora=text("discord.opt.lora"),
+        lora_weight=text("discord.opt.lora_weight"),
+        image=text("discord.opt.image"),
+        count=text("discord.opt.count"),
+    )
+    async def imagine(
+        self,
+        interaction: discord.Interaction,
+        prompt: str,
+        negative_prompt: str | None = None,
+        size: str | None = None,
+        seed: app_commands.Range[int, 0, 2_147_483_647] | None = None,
+        steps: int | None = None,
+        guidance: float | None = None,
+        model: str | None = None,
+        lora: str | None = None,
+        lora_weight: float | None = None,
+        image: discord.Attachment | None = None,
+        count: app_commands.Range[int, 1, 4] = 1,
+    ) -> None:
+        """Draw: options are checked before anything is shown; the core checks the rest."""
+        locale = locale_of(interaction)
+        try:
+            params = params_input(
+                prompt,
+                negative_prompt=negative_prompt,
+                size=size,
+                seed=seed,
+                steps=steps,
+                guidance=guidance,
+                model=model,
+                lora=lora,
+                lora_weight=lora_weight,
+            )
+            if image is not None:
+                check_attachment(image.size, image.content_type)
+        except ImagineError as error:
+            await replies.private(interaction, self._t.error(locale, error))
+            return
+        target = await replies.begin_job(interaction, self._clock)
+        try:
+            if image is not None:
+                params = dataclasses.replace(params, image_url=await _data_uri(image))
+            await self._service.submit(self._request(interaction, target.encode(), params, count))
+        except ImagineError as error:
+            await replies.refuse_job(interaction, self._t.error(locale, error))
+
+    @imagine.autocomplete("model")
+    async def _models(self, interaction: discord.Interaction, current: str) -> Choices:
+        return model_choices(self._service.catalog, current)
+
+    @imagine.autocomplete("lora")
+    async def _loras(self, interaction: discord.Interaction, current: str) -> Choices:
+        return lora_choices(self._service.catalog, current)
+
+    @imagine.autocomplete("size")
+    async def _sizes(self, interaction: discord.Interaction, current: str) -> Choices:
+        return size_choices(current)
+
+    @app_commands.command(name=text("discord.name.quota"), description=text("discord.quota"))
+    async def quota(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        view = await self._service.quota(user_key(interaction), chat_key(interaction))
+        await replies.private(interaction, quota_text(self._t, locale_of(interaction), view))
+
+    @app_commands.command(name=text("discord.name.queue"), description=text("discord.queue"))
+    async def queue(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        state = await self._service.queue_state(user_key(interaction))
+        await replies.private(interaction, queue_text(self._t, locale_of(interaction), state))
+
+    @app_commands.command(name=text("discord.name.cancel"), description=text("discord.cancel"))
+    @app_commands.describe(job=text("discord.opt.job"))
+    async def cancel(self, interaction: discord.Interaction, job: str | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        locale, user = locale_of(interaction), user_key(interaction)
+        if job is None:
+            active = [j for j in await self._service.history(user) if not j.state.terminal]
+            job = active[0].id if active else None
+        if job is None:
+            await replies.private(interaction, self._t.text(locale, "cancel.none"))
+            return
+        try:
+            await self._service.cancel(user, job)
+            reply = self._t.text(locale, "cancel.done", job_id=job)
+        except ImagineError as error:
+            reply = self._t.error(locale, error)
+        await replies.private(interaction, reply)
+
+    @app_commands.command(name=text("discord.name.history"), description=text("discord.history"))
+    async def history(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = locale_of(interaction)
+        jobs = await self._service.history(user_key(interaction), HISTORY_LIMIT)
+        lines = [
+            self._t.text(
+                locale,
+                "history.line",
+                job_id=j.id,
+                state=self._t.text(locale, f"state.{j.state.value}"),
+                prompt=j.params.prompt[:60],
+            )
+            for j in jobs
+        ]
+        await replies.private(
+            interaction, "\n".join(lines) or self._t.text(locale, "history.empty")
+        )
+
+    @app_commands.command(name=text("discord.name.models"), description=text("discord.models"))
+    async def models(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        locale = locale_of(interaction)
+        lines = [
+            self._t.text(
+                locale,
+                "models.line",
+                name=m.name,
+                alias=(m.aliases or (m.id,))[0],
+                family=m.family,
+                low=m.min_side,
+                high=m.max_side,
+                cost=f"{m.cost:g}",
+                edits=self._t.text(locale, "models.edits") if m.edits_images else "",
+            )
+            for m in self._service.catalog.models
+        ]
+        await replies.private(interaction, "\n".join(lines))
+
+    @app_commands.command(name=text("discord.name.settings"), description=text("discord.settings"))
+    @app_commands.describe(model=text("discord.opt.model"), size=text("discord.opt.size"))
+    async def settings(
+        self, interaction: discord.Interaction, model: str | None = None, size: str | None = None
+    ) -> None:
+        """Show the user's defaults; with options, save them first (checked by the core)."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        locale, user = locale_of(interaction), user_key(interaction)
+        try:
+            changes = {k: v for k, v in (("model", model), ("size", size)) if v is not None}
+            saved = await self._service.rules.set_defaults(user, **changes) if changes else None
+            saved = saved or await self._service.rules.defaults(user)
+        except ImagineError as error:
+            await replies.private(interaction, self._t.error(locale, error))
+            return
+        unset = self._t.text(locale, "settings.unset")
+        reply = self._t.text(
+            locale,
+            "discord.settings_view",
+            model=saved.get("model", unset),
+            size=saved.get("size", unset),
+        )
+        await replies.private(interaction, reply)
+
+    settings.autocomplete("model")(_models)
+    settings.autocomplete("size")(_sizes)
+
+    @app_commands.command(name=text("discord.name.help"), description=text("discord.help"))
+    async def help(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await replies.private(
+            interaction, self._t.text(locale_of(interaction), "discord.help_text")
+        )
+
+    def _request(
+        self, interaction: discord.Interaction, target: str, params: ParamsInput, count: int
+    ) -> GenerationRequest:
+        roles = getattr(interaction.user, "roles", [])
+        return GenerationRequest(
+            platform=PLATFORM,
+            user_id=str(interaction.user.id),
+            chat_id=chat_id(interaction),
+            reply_target=target,
+            params=params,
+            is_group=interaction.guild_id is not None,
+            locale=locale_of(interaction),
+            count=count,
+            roles=tuple(str(role.id) for role in roles),
+        )
+
+
+async def _data_uri(image: discord.Attachment) -> str:
+    """The attachment as a data URI: ModelScope gets the pixels, never a Discord URL."""
+    data = await image.read()
+    return await asyncio.to_thread(to_data_uri, data)

@@ -1,0 +1,191 @@
+"""Job events into Discord: the interaction's response edited while its token lives, the
+result as attachments with an embed and buttons; later, a channel message (or a DM)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections import defaultdict
+from pathlib import Path
+
+import discord
+
+from adapters.discord.buttons import result_view
+from adapters.discord.replies import clip
+from adapters.discord.target import DiscordTarget
+from core.clock import Clock
+from core.i18n import Translator
+from core.images import FitRules, fit_image
+from core.jobs import Job, JobState
+from core.notifier import EventKind, JobEvent
+from core.render import caption, event_text
+from core.service import GenerationService
+
+log = logging.getLogger("imagine.discord")
+
+FINISHED_WELL = (JobState.DONE, JobState.DELIVERING)
+PROGRESS_EVERY_SECONDS = 5.0  # at most one progress edit per message in this time
+DM_SIZE_LIMIT = 10 * 1024 * 1024
+EMBED_TEXT_LIMIT = 4096
+GONE = (401, 404)  # the interaction token expired, or the response was deleted
+
+
+class DiscordNotifier:
+    """The core's notifier for jobs that came from Discord."""
+
+    def __init__(
+        self,
+        client: discord.Client,
+        service: GenerationService,
+        translator: Translator,
+        clock: Clock,
+        progress_every: float = PROGRESS_EVERY_SECONDS,
+    ) -> None:
+        self._client = client
+        self._service = service
+        self._t = translator
+        self._clock = clock
+        self._progress_every = progress_every
+        self._last_edit: dict[int, float] = {}
+        self._batch_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._sent_batches: set[str] = set()
+
+    async def notify(self, event: JobEvent) -> None:
+        job, target = event.job, DiscordTarget.decode(event.job.reply_target)
+        if event.kind is EventKind.SUCCEEDED or (event.kind.final and job.batch_size > 1):
+            if event.kind is not EventKind.SUCCEEDED:
+                await self._status(target, event_text(self._t, event))
+            await self._deliver(job, target)
+        elif event.kind.final:
+            await self._final_words(job, target, event_text(self._t, event))
+        elif event.kind is not EventKind.PROGRESS or self._progress_due(target):
+            await self._status(target, event_text(self._t, event))
+
+    def _progress_due(self, target: DiscordTarget) -> bool:
+        last = self._last_edit.get(target.message_id)
+        return last is None or self._clock.monotonic() - last >= self._progress_every
+
+    async def _status(self, target: DiscordTarget, text: str) -> None:
+        """Edit the response while the token lives; a passing status is not worth more."""
+        if not self._alive(target):
+            return
+        self._last_edit[target.message_id] = self._clock.monotonic()
+        try:
+            await self._webhook(target).edit_message(target.message_id, content=clip(text))
+        except discord.HTTPException as error:
+            if error.status not in GONE:
+                raise
+            log.info("status for message %s not shown: the response is gone", target.message_id)
+
+    async def _final_words(self, job: Job, target: DiscordTarget, text: str) -> None:
+        """A failure or cancellation: in the response if it can be edited, else a message."""
+        if self._alive(target):
+            try:
+                await self._webhook(target).edit_message(target.message_id, content=clip(text))
+                self._forget(target)
+                return
+            except discord.HTTPException as error:
+                if error.status not in GONE:
+                    raise
+        await self._post_later(job, target, content=f"<@{target.user_id}> {text}")
+
+    async def _deliver(self, job: Job, target: DiscordTarget) -> None:
+        """Send the image; a batch waits for its last job, then goes as one message."""
+        if job.batch_size == 1:
+            await self._send([job], target)
+            return
+        async with self._batch_locks[job.batch_id]:  # two jobs of a batch may end together
+            if job.batch_id in self._sent_batches:
+                return
+            jobs = [job if j.id == job.id else j for j in await self._service.batch(job.batch_id)]
+            if not all(j.state.terminal or j.state in FINISHED_WELL for j in jobs):
+                return
+            made = [j for j in jobs if j.state in FINISHED_WELL]
+            if made:
+                await self._send(made, target)
+            self._sent_batches.add(job.batch_id)
+
+    async def _send(self, jobs: list[Job], target: DiscordTarget) -> None:
+        if self._alive(target):
+            files, embeds = await self._result(jobs, target.size_limit)
+            try:
+                await self._webhook(target).edit_message(
+                    target.message_id,
+                    content="",
+                    attachments=files,
+                    embeds=embeds,
+                    view=result_view(self._t, jobs),
+                )
+                self._forget(target)
+                return
+            except discord.HTTPException as error:
+                if error.status not in GONE:
+                    raise
+                log.info("job %s: the response is gone, posting a message instead", jobs[0].id)
+        await self._post_later(jobs[0], target, jobs=jobs)
+
+    async def _post_later(
+        self, job: Job, target: DiscordTarget, content: str = "", jobs: list[Job] | None = None
+    ) -> None:
+        """After the token: in the channel, mentioning the user; a DM if the bot may not."""
+        content = content or f"<@{target.user_id}>"
+        mention = discord.AllowedMentions(users=[discord.Object(target.user_id)])
+        channel = self._client.get_partial_messageable(target.channel_id)
+        try:
+            await self._post(channel, content, jobs, target.size_limit, mention)
+        except discord.Forbidden:
+            log.info("job %s: may not post in channel %s, sending a DM", job.id, target.channel_id)
+            user = await self._client.fetch_user(target.user_id)
+            dm = await user.create_dm()
+            await self._post(dm, content, jobs, min(target.size_limit, DM_SIZE_LIMIT), mention)
+        self._forget(target)
+
+    async def _post(
+        self,
+        channel: discord.abc.Messageable,
+        content: str,
+        jobs: list[Job] | None,
+        size_limit: int,
+        mention: discord.AllowedMentions,
+    ) -> None:
+        if not jobs:
+            await channel.send(clip(content), allowed_mentions=mention)
+            return
+        files, embeds = await self._result(jobs, size_limit)
+        await channel.send(
+            content,
+            files=files,
+            embeds=embeds,
+            view=result_view(self._t, jobs),
+            allowed_mentions=mention,
+        )
+
+    async def _result(
+        self, jobs: list[Job], size_limit: int
+    ) -> tuple[list[discord.File], list[discord.Embed]]:
+        fitted = await asyncio.gather(*(_fitted(job, size_limit) for job in jobs))
+        files, embeds = [], []
+        for job, (data, extension) in zip(jobs, fitted, strict=True):
+            name = f"imagine_{job.id}.{extension}"
+            files.append(discord.File(io.BytesIO(data), filename=name))
+            embed = discord.Embed(description=clip(caption(self._t, job), EMBED_TEXT_LIMIT))
+            embeds.append(embed.set_image(url=f"attachment://{name}"))
+        return files, embeds
+
+    def _alive(self, target: DiscordTarget) -> bool:
+        return target.token_alive(self._clock.now().timestamp())
+
+    def _webhook(self, target: DiscordTarget) -> discord.Webhook:
+        return discord.Webhook.partial(target.application_id, target.token, client=self._client)
+
+    def _forget(self, target: DiscordTarget) -> None:
+        self._last_edit.pop(target.message_id, None)
+
+
+async def _fitted(job: Job, size_limit: int) -> tuple[bytes, str]:
+    """The image within this place's upload limit (never a hard-coded size)."""
+    data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
+    fitted = await asyncio.to_thread(fit_image, data, FitRules(max_bytes=size_limit))
+    extension = "jpg" if fitted.info.format.upper() == "JPEG" else fitted.info.format.lower()
+    return fitted.data, extension

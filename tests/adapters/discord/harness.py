@@ -1,0 +1,85 @@
+"""The Discord adapter running for real: fake Discord, simulator, SQLite core."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from adapters.discord import PLATFORM
+from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
+from core.assembly import Core, assemble
+from core.catalog import load_catalog
+from core.i18n import load_translator
+from core.policy import Policy
+from core.secret import Secret
+from core.simulator import Simulator
+from core.store.sqlite import SqliteStore
+from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.conftest import TOKEN, ShiftedClock, make_engine
+
+BOT_TOKEN = "MTIz.fake-discord-bot-token.abc"
+
+
+@dataclass
+class DiscordWorld:
+    fake: FakeDiscord
+    sim: Simulator
+    core: Core
+    adapter: DiscordAdapter
+    clock: ShiftedClock
+
+
+@contextlib.asynccontextmanager
+async def discord_world(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    *,
+    policy: Policy | None = None,
+    db: str | Path = ":memory:",
+    fake: FakeDiscord | None = None,
+    **config: Any,
+) -> AsyncIterator[DiscordWorld]:
+    fake = fake or FakeDiscord(BOT_TOKEN)
+    owns_fake = not fake.base
+    if owns_fake:
+        await fake.start()
+    store = await SqliteStore.open(db)
+    clock = ShiftedClock()
+    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
+    core = assemble(
+        store,
+        [("token#1", engine)],
+        {},
+        load_catalog(),
+        policy or Policy(),
+        clock,
+        progress_every=0.0,
+    )
+    settings: dict[str, Any] = {"guild_ready_timeout": 0.2, "progress_every": 0.0, **config}
+    adapter = DiscordAdapter(
+        DiscordConfig(Secret(BOT_TOKEN), fake.api_url, fake.gateway_url, **settings),
+        core.service,
+        load_translator(),
+        clock,
+    )
+    core.notifiers.register(PLATFORM, adapter.notifier)
+    receiving = asyncio.create_task(adapter.run())
+    async with asyncio.timeout(10):
+        await adapter.ready.wait()
+    running = asyncio.create_task(core.run(tick=0.05))
+    try:
+        yield DiscordWorld(fake, sim, core, adapter, clock)
+    finally:
+        for task in (running, receiving):
+            task.cancel()
+        await asyncio.gather(running, receiving, return_exceptions=True)
+        await store.close()
+        if owns_fake:
+            await fake.stop()
