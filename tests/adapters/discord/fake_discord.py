@@ -170,7 +170,9 @@ class FakeDiscord:
             await self.changed.wait_for(check)
 
     def original(self, token: str) -> Json:
-        return self.messages[self._originals[token]]
+        """The interaction's response message as it stands (empty before there is one)."""
+        message_id = self._originals.get(token)
+        return self.messages.get(message_id, {}) if message_id is not None else {}
 
     def deliveries(self) -> list[Call]:
         """Every message that carried files: the images users received."""

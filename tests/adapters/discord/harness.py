@@ -83,3 +83,24 @@ async def discord_world(
         await store.close()
         if owns_fake:
             await fake.stop()
+
+
+async def result_of(world: DiscordWorld, sent: dict[str, Any]) -> dict[str, Any]:
+    """The interaction's response once it carries the image(s)."""
+    fake = world.fake
+    await fake.wait_until(lambda: bool(fake.original(sent["token"]).get("attachments")))
+    return fake.original(sent["token"])
+
+
+async def private_reply(world: DiscordWorld, sent: dict[str, Any]) -> str:
+    """The ephemeral follow-up the user alone saw for this interaction."""
+    fake = world.fake
+
+    def reply() -> str | None:
+        for call in fake.answers(sent):
+            if call.route == "webhook_send" and call.body.get("flags") == 64:
+                return str(call.body["content"])
+        return None
+
+    await fake.wait_until(lambda: reply() is not None)
+    return reply() or ""
