@@ -71,6 +71,7 @@ class FakeDiscord:
         self.changed = asyncio.Condition()
         self._ids = itertools.count(900_000_000_000_000_000)
         self._originals: dict[str, int] = {}
+        self._component_messages: dict[str, int] = {}  # a click's message, for types 6 and 7
         self._runner: web.AppRunner | None = None
         self.base = ""
 
@@ -132,7 +133,7 @@ class FakeDiscord:
         """A button press on `message`; for it, `@original` is that message."""
         data = {"custom_id": custom_id, "component_type": 2}
         payload = interaction(3, data, user_id=user_id, message=message, **context)
-        self._originals[payload["token"]] = int(message["id"])
+        self._component_messages[payload["token"]] = int(message["id"])
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return payload
 
@@ -266,6 +267,8 @@ class FakeDiscord:
                 response_message_loading=kind == 5,
                 response_message_ephemeral=bool(int(data.get("flags", 0)) & 64),
             )
+        elif kind in (6, 7) and token in self._component_messages:
+            self._originals[token] = self._component_messages[token]
         return {"interaction": response, "resource": {"type": kind}}
 
     def _message_id(self, token: str, message_id: str) -> int:

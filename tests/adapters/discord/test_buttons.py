@@ -1,0 +1,84 @@
+"""The result's buttons: reroll, edit (a modal), details and delete, each through discord.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.simulator import Simulator
+from tests.adapters.discord.harness import discord_world, private_reply, result_of
+from tests.adapters.discord.payloads import ADMIN, BOB, MANAGE_GUILD, options
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def button(message: dict[str, object], label_start: str) -> str:
+    rows = message["components"]
+    assert isinstance(rows, list)
+    for row in rows:
+        for item in row["components"]:
+            if item["label"].startswith(label_start):
+                return str(item["custom_id"])
+    raise AssertionError(f"no button {label_start!r}")
+
+
+async def test_reroll_draws_again_with_a_new_seed(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        sent = await world.fake.command("imagine", options=options(prompt="a fox", seed=5))
+        message = await result_of(world, sent)
+        again = await world.fake.click(message, button(message, "🔁"))
+        await result_of(world, again)
+        first, second = (t.body for t in simulator.tasks.values())
+        assert first["prompt"] == second["prompt"] == "a fox"
+        assert first["seed"] == 5 and second["seed"] != 5
+
+
+async def test_edit_opens_a_modal_and_draws_the_new_prompt(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        sent = await fake.command("imagine", options=options(prompt="a red fox"))
+        message = await result_of(world, sent)
+        clicked = await fake.click(message, button(message, "✏️"))
+        await fake.wait_until(lambda: any(c.body.get("type") == 9 for c in fake.answers(clicked)))
+        modal = next(c.body["data"] for c in fake.answers(clicked) if c.body["type"] == 9)
+        field = modal["components"][0]["components"][0]
+        assert field["value"] == "a red fox" and modal["title"] == "Edit the prompt"
+        submitted = await fake.submit_modal(modal["custom_id"], {field["custom_id"]: "a blue fox"})
+        await result_of(world, submitted)
+        assert [t.body["prompt"] for t in simulator.tasks.values()] == ["a red fox", "a blue fox"]
+
+
+async def test_details_are_shown_to_the_presser_alone(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        sent = await world.fake.command("imagine", options=options(prompt="a heron", seed=99))
+        message = await result_of(world, sent)
+        clicked = await world.fake.click(message, button(message, "ℹ️"), user_id=BOB)
+        details = await private_reply(world, clicked)
+        assert "prompt: a heron" in details and "seed: 99" in details
+
+
+async def test_delete_is_for_the_requester_and_admins(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        sent = await fake.command("imagine", options=options(prompt="a moth"))
+        message = await result_of(world, sent)
+        delete = button(message, "🗑")
+        stranger = await fake.click(message, delete, user_id=BOB)
+        refusal = await private_reply(world, stranger)
+        assert refusal == "Only the person who asked, or an admin, can delete this."
+        assert int(message["id"]) in fake.messages
+        await fake.click(message, delete, user_id=ADMIN, permissions=MANAGE_GUILD)
+        await fake.wait_until(lambda: int(message["id"]) not in fake.messages)
+        again = await fake.command("imagine", options=options(prompt="another moth"))
+        mine = await result_of(world, again)
+        await fake.click(mine, button(mine, "🗑"))
+        await fake.wait_until(lambda: int(mine["id"]) not in fake.messages)
