@@ -236,6 +236,7 @@ class FakeDiscord:
             "webhook_delete": lambda: self._delete(self._message_id(args[1], args[2])),
             "delete_message": lambda: self._delete(int(args[1])),
             "channel_message": lambda: self._new_message(int(args[0]), body, files),
+            "user": lambda: user(args[0]),
             "open_dm": lambda: {
                 "id": str(self.next_id()),
                 "type": 1,
@@ -338,6 +339,7 @@ ROUTES: tuple[tuple[str, str, str], ...] = (
     ("POST", "/channels/*/messages", "channel_message"),
     ("DELETE", "/channels/*/messages/*", "delete_message"),
     ("POST", "/users/@me/channels", "open_dm"),
+    ("GET", "/users/*", "user"),
 )
 
 
