@@ -115,9 +115,11 @@ class FakeDiscord:
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return payload
 
-    async def subcommand(self, group: str, name: str, given: list[Json], **context: Any) -> Json:
+    async def subcommand(
+        self, group: str, name: str, given: list[Json], resolved: Json | None = None, **context: Any
+    ) -> Json:
         sub = [{"name": name, "type": 1, "options": given}]
-        payload = interaction(2, command_data(group, sub), **context)
+        payload = interaction(2, command_data(group, sub, resolved), **context)
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return payload
 

@@ -1,0 +1,84 @@
+"""The small commands and /imagine-admin, each answered privately through discord.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from core.simulator import Simulator, Timing
+from tests.adapters.discord.harness import discord_world, private_reply, result_of
+from tests.adapters.discord.payloads import ADMIN, ALICE, BOB, MANAGE_GUILD, options, user
+
+pytestmark = pytest.mark.timeout(60)
+
+
+async def test_quota_history_models_help_and_settings(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        await result_of(world, await fake.command("imagine", options=options(prompt="an owl")))
+        quota = await private_reply(world, await fake.command("quota"))
+        assert quota.startswith("You: 1 used today, 19 left")
+        history = await private_reply(world, await fake.command("history"))
+        assert history.endswith("· done · an owl")
+        models = await private_reply(world, await fake.command("models"))
+        assert "FLUX" in models and models.count("\n") >= 6
+        assert "/imagine prompt:" in await private_reply(world, await fake.command("help"))
+        saved = await fake.command("settings", options=options(model="flux", size="768x1024"))
+        reply = await private_reply(world, saved)
+        assert reply.startswith("Your defaults — model: flux, size: 768x1024.")
+        await result_of(world, await fake.command("imagine", options=options(prompt="a wren")))
+        assert list(simulator.tasks.values())[-1].body["size"] == "768x1024"
+        bad = await fake.command("settings", options=options(size="9x9"))
+        assert (await private_reply(world, bad)).startswith("Invalid size")
+
+
+async def test_queue_and_cancel(simulator: Simulator, session, tmp_path: Path) -> None:
+    simulator.timing = Timing(run_mean=3.0)
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        await fake.command("imagine", options=options(prompt="first"))
+        waiting = await fake.command("imagine", options=options(prompt="second"))
+        queued = "Queued: number 1 in line"
+        await fake.wait_until(
+            lambda: fake.original(waiting["token"]).get("content", "").startswith(queued)
+        )
+        queue = await private_reply(world, await fake.command("queue"))
+        assert queue.startswith("1 waiting, 1 generating. Your place: 1.")
+        (newest, _) = await world.core.service.history(f"discord:{ALICE}")
+        cancel = await fake.command("cancel", options=options(job=newest.id))
+        assert await private_reply(world, cancel) == f"Cancelling {newest.id}."
+        await fake.wait_until(lambda: fake.original(waiting["token"])["content"] == "Cancelled.")
+
+
+async def test_admin_commands_for_managers_and_bot_admins_only(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        member = await fake.subcommand("imagine-admin", "budget", options(amount=5.0), user_id=BOB)
+        assert (await private_reply(world, member)).startswith("Only bot admins")
+        manager = await fake.subcommand(
+            "imagine-admin", "budget", options(amount=5.0), user_id=ADMIN, permissions=MANAGE_GUILD
+        )
+        assert await private_reply(world, manager) == "This chat may now spend 5 a day."
+        ban = await fake.subcommand(
+            "imagine-admin",
+            "ban",
+            [{"name": "user", "type": 6, "value": str(BOB)}],
+            {"users": {str(BOB): user(BOB)}},
+            user_id=ADMIN,
+            permissions=MANAGE_GUILD,
+        )
+        assert (await private_reply(world, ban)).endswith("is banned.")
+        refused = await fake.command("imagine", options=options(prompt="x"), user_id=BOB)
+        assert (await private_reply(world, refused)).startswith("You cannot use this bot here")
+        stats = await fake.subcommand(
+            "imagine-admin", "stats", [], user_id=ADMIN, permissions=MANAGE_GUILD
+        )
+        assert (await private_reply(world, stats)).startswith("Waiting: 0, generating: 0.")
+        group = next(c for c in fake.synced if c["name"] == "imagine-admin")
+        assert int(group["default_member_permissions"]) == MANAGE_GUILD
+        assert simulator.stats.submits == 0
