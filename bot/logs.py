@@ -11,7 +11,9 @@ from collections.abc import Iterable
 # Context that call sites attach with `extra=`; shown as key=value after the message.
 CONTEXT_FIELDS = ("job_id", "user", "task_id", "request_id", "token", "requests_remaining")
 MASK = "***"
+# Discord interaction tokens (valid 15 minutes) ride in webhook URLs and gateway payloads.
 INTERACTION_TOKEN_IN_URL = re.compile(r"(/(?:webhooks|interactions)/\d+/)[\w.-]+")
+TOKEN_FIELD = re.compile(r"""(\\*['"]token\\*['"]\s*:\s*\\*['"])[^'"\\]+""")
 
 
 class RedactingFormatter(logging.Formatter):
@@ -50,8 +52,8 @@ class RedactingFormatter(logging.Formatter):
     def redact(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, MASK)
-        # A Discord interaction token rides in webhook and callback URLs for 15 minutes.
-        return INTERACTION_TOKEN_IN_URL.sub(rf"\1{MASK}", text)
+        text = INTERACTION_TOKEN_IN_URL.sub(rf"\1{MASK}", text)
+        return TOKEN_FIELD.sub(rf"\1{MASK}", text)
 
 
 def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
@@ -64,3 +66,5 @@ def setup_logging(level: str, fmt: str, secrets: Iterable[str]) -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     # httpx logs every request URL, and a Telegram URL holds the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # aiosqlite logs every statement with its parameters: whole jobs, at any level.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)

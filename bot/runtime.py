@@ -11,6 +11,9 @@ import aiohttp
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
 from adapters.cli.notifier import JsonlNotifier
+from adapters.discord import PLATFORM as DISCORD
+from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
+from adapters.discord.who import Access
 from adapters.telegram import PLATFORM as TELEGRAM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.settings import Settings
@@ -92,11 +95,18 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
 
 async def start_adapters(settings: Settings, core: Core) -> list[asyncio.Task[None]]:
     """Start each configured chat adapter; return once each receives updates."""
-    tasks: list[asyncio.Task[None]] = []
+    adapters: list[tuple[str, TelegramAdapter | DiscordAdapter]] = []
     if settings.telegram_bot_token is not None:
-        adapter = TelegramAdapter(telegram_config(settings), core.service, load_translator())
-        core.notifiers.register(TELEGRAM, adapter.notifier)
-        tasks.append(asyncio.create_task(adapter.run(), name="telegram"))
+        telegram = TelegramAdapter(telegram_config(settings), core.service, load_translator())
+        adapters.append((TELEGRAM, telegram))
+    if settings.discord_bot_token is not None:
+        config = discord_config(settings)
+        discord = DiscordAdapter(config, core.service, load_translator(), core.service.clock)
+        adapters.append((DISCORD, discord))
+    tasks: list[asyncio.Task[None]] = []
+    for platform, adapter in adapters:
+        core.notifiers.register(platform, adapter.notifier)
+        tasks.append(asyncio.create_task(adapter.run(), name=platform))
         ready = asyncio.create_task(adapter.ready.wait())
         await asyncio.wait({tasks[-1], ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
@@ -118,3 +128,29 @@ def telegram_config(settings: Settings) -> TelegramConfig:
         webhook_host=settings.telegram_webhook_host,
         webhook_port=settings.telegram_webhook_port,
     )
+
+
+def discord_config(settings: Settings) -> DiscordConfig:
+    token = settings.discord_bot_token
+    if token is None:
+        raise ConfigurationError("DISCORD_BOT_TOKEN is not set")
+    access = Access(
+        bot_admins=frozenset(settings.bot_admin_ids),
+        guilds=_snowflakes("DISCORD_ALLOWED_GUILDS", settings.discord_allowed_guilds),
+        channels=_snowflakes("DISCORD_ALLOWED_CHANNELS", settings.discord_allowed_channels),
+        dms=settings.discord_allow_dms,
+    )
+    return DiscordConfig(
+        token=Secret(token.get_secret_value(), "discord"),
+        api_base_url=settings.discord_api_base_url,
+        gateway_url=settings.discord_gateway_url,
+        access=access,
+        sync_commands=settings.discord_sync_commands,
+        dev_guild_id=settings.discord_dev_guild_id,
+    )
+
+
+def _snowflakes(name: str, values: list[str]) -> frozenset[int]:
+    if not all(value.isdigit() for value in values):
+        raise ConfigurationError(f"{name}: expected comma-separated numeric ids, got {values!r}")
+    return frozenset(int(value) for value in values)

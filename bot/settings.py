@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str = "https://discord.com/api/v10"
     discord_gateway_url: str = "wss://gateway.discord.gg"
+    discord_dev_guild_id: int | None = None
+    discord_sync_commands: bool = True
+    discord_allowed_guilds: CommaList = Field(default_factory=list)
+    discord_allowed_channels: CommaList = Field(default_factory=list)
+    discord_allow_dms: bool = True
     bot_admin_ids: CommaList = Field(default_factory=list)
 
     bot_default_locale: str = "en"
@@ -105,6 +110,8 @@ class Settings(BaseSettings):
         "modelscope_api_token",
         "modelscope_download_allowed_hosts",
         "bot_admin_ids",
+        "discord_allowed_guilds",
+        "discord_allowed_channels",
         "prompt_filter_words",
         "prompt_filter_patterns",
         mode="before",

@@ -32,3 +32,14 @@ def test_json_lines_carry_the_context() -> None:
     entry = json.loads(line)
     assert entry["message"] == "submitted with ***"
     assert (entry["task_id"], entry["job_id"], entry["level"]) == ("5075521", "j1", "WARNING")
+
+
+def test_discord_interaction_tokens_are_masked_in_urls_and_payloads() -> None:
+    formatter = RedactingFormatter([], as_json=False)
+    url = "PATCH https://discord.com/api/v10/webhooks/800/aW50ZXJhY3Rpb24.x-y/messages/@original"
+    payload = {"id": "1", "token": "aW50ZXJhY3Rpb24.x-y", "data": {}}
+    stored = json.dumps({"reply_target": json.dumps({"token": "aW50ZXJhY3Rpb24.x-y"})})
+    for text in (url, str(payload), stored):
+        masked = formatter.format(record("%s", text))
+        assert "aW50ZXJhY3Rpb24" not in masked and "***" in masked
+    assert "/webhooks/800/***/messages/@original" in formatter.format(record("%s", url))
