@@ -58,7 +58,7 @@ class FakeDiscord:
 
     def __init__(self, bot_token: str) -> None:
         self.bot_token = bot_token
-        self.gateway = Gateway(bot_token)
+        self.gateway = Gateway(bot_token, self._notify)
         self.calls: list[Call] = []
         self.messages: dict[int, Json] = {}
         self.faults: list[Fault] = []
@@ -183,6 +183,10 @@ class FakeDiscord:
 
     # --- the API ---------------------------------------------------------------------
 
+    async def _notify(self) -> None:
+        async with self.changed:
+            self.changed.notify_all()
+
     async def _cdn(self, request: web.Request) -> web.Response:
         data = self.cdn.get(request.match_info["name"])
         if data is None:
@@ -198,8 +202,7 @@ class FakeDiscord:
             return refusal
         self.calls.append(Call(route, request.method, path, body, files))
         answer = self._answer(route, args, body, files)
-        async with self.changed:
-            self.changed.notify_all()
+        await self._notify()
         if answer is None:
             return web.Response(status=204)
         return _json(answer)

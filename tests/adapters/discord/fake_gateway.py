@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -17,8 +18,14 @@ HELLO, IDENTIFY, HEARTBEAT, HEARTBEAT_ACK, DISPATCH = 10, 2, 1, 11, 0
 class Gateway:
     """One bot session at a time; `dispatch` sends an event to every identified socket."""
 
-    def __init__(self, bot_token: str, heartbeat_ms: int = 41_250) -> None:
+    def __init__(
+        self,
+        bot_token: str,
+        changed: Callable[[], Awaitable[None]],
+        heartbeat_ms: int = 41_250,
+    ) -> None:
         self.bot_token = bot_token
+        self._changed = changed
         self.heartbeat_ms = heartbeat_ms
         self.heartbeats = 0
         self.identified = asyncio.Event()
@@ -46,6 +53,7 @@ class Gateway:
         if op == HEARTBEAT:
             self.heartbeats += 1
             await socket.send_json({"op": HEARTBEAT_ACK})
+            await self._changed()
         elif op == IDENTIFY:
             if payload["d"]["token"] != self.bot_token:
                 await socket.close(code=4004, message=b"Authentication failed.")

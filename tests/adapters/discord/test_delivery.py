@@ -122,3 +122,19 @@ def _progress_shown(fake: FakeDiscord, sent: dict[str, object]) -> bool:
 async def _channel_posts(fake: FakeDiscord, count: int) -> list:  # type: ignore[type-arg]
     await fake.wait_for("channel_message", count)
     return [c for c in fake.named("channel_message")]
+
+
+async def test_the_gateway_connection_lives_on_heartbeats(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    fake = FakeDiscord(BOT_TOKEN)
+    fake.gateway.heartbeat_ms = 100
+    await fake.start()
+    try:
+        async with discord_world(simulator, session, tmp_path, fake=fake) as world:
+            await fake.wait_until(lambda: fake.gateway.heartbeats >= 3)
+            sent = await fake.command("imagine", options=options(prompt="a metronome"))
+            await result_of(world, sent)
+        assert len(fake.gateway.identify_payloads) == 1  # acknowledged: no reconnect
+    finally:
+        await fake.stop()
