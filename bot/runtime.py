@@ -93,9 +93,14 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
         await store.close()
 
 
-async def start_adapters(settings: Settings, core: Core) -> list[asyncio.Task[None]]:
+Adapter = TelegramAdapter | DiscordAdapter
+
+
+async def start_adapters(
+    settings: Settings, core: Core
+) -> tuple[list[tuple[str, Adapter]], list[asyncio.Task[None]]]:
     """Start each configured chat adapter; return once each receives updates."""
-    adapters: list[tuple[str, TelegramAdapter | DiscordAdapter]] = []
+    adapters: list[tuple[str, Adapter]] = []
     if settings.telegram_bot_token is not None:
         telegram = TelegramAdapter(telegram_config(settings), core.service, load_translator())
         adapters.append((TELEGRAM, telegram))
@@ -110,7 +115,7 @@ async def start_adapters(settings: Settings, core: Core) -> list[asyncio.Task[No
         ready = asyncio.create_task(adapter.ready.wait())
         await asyncio.wait({tasks[-1], ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
-    return tasks
+    return adapters, tasks
 
 
 def telegram_config(settings: Settings) -> TelegramConfig:

@@ -6,17 +6,23 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import logging
 import signal
 import sys
 from collections.abc import Sequence
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
+from bot.health import Connected, HealthServer
 from bot.runtime import core_from, events_path, start_adapters
+from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
+from core.assembly import Core
 from core.errors import ConfigurationError, ImagineError
 from core.i18n import load_translator
 from core.jobs import GenerationRequest
 from core.validation import ParamsInput
+
+log = logging.getLogger("imagine.serve")
 
 
 def add_run(cmd: argparse.ArgumentParser) -> None:
@@ -36,25 +42,42 @@ def add_enqueue(cmd: argparse.ArgumentParser) -> None:
 
 
 async def run(args: argparse.Namespace) -> int:
-    """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM."""
+    """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM; then take nothing
+    new, tell the waiting users, give running jobs SHUTDOWN_GRACE_SECONDS, and exit."""
     settings = settings_or_explain(getattr(args, "lang", None))
     if settings is None:
         return EXIT_CONFIG
     stop = _stop_on_signals()
     try:
         async with core_from(settings) as core:
-            tasks = await start_adapters(settings, core)
+            adapters, tasks = await start_adapters(settings, core)
             tasks.append(asyncio.create_task(core.run(), name="core"))
+            health = await _start_health(settings, core, adapters)
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stop.is_set():
+                told = await core.shutdown(settings.shutdown_grace_seconds)
+                log.info("stopping: %d waiting jobs told, the rest resumes at the next start", told)
             for task in (*tasks, stopping):
                 task.cancel()
             results = await asyncio.gather(*tasks, stopping, return_exceptions=True)
+            if health is not None:
+                await health.stop()
             _raise_first_failure(results)
     except ConfigurationError as error:
         print(load_translator().error(args.lang, error), file=sys.stderr)
         return EXIT_CONFIG
     return EXIT_OK
+
+
+async def _start_health(
+    settings: Settings, core: Core, adapters: Sequence[tuple[str, Connected]]
+) -> HealthServer | None:
+    if settings.health_port is None:
+        return None
+    health = HealthServer(core, adapters)
+    await health.start(settings.health_host, settings.health_port)
+    return health
 
 
 async def enqueue(args: argparse.Namespace) -> int:

@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     prompt_filter_patterns: CommaList = Field(default_factory=list)
     job_retention_days: float = Field(default=30.0, gt=0)
     progress_interval_seconds: float = Field(default=5.0, ge=0)
+    # /livez, /readyz and /metrics; HEALTH_PORT=none turns the endpoint off.
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=8080, ge=0, le=65535)
+    # On SIGTERM: how long running jobs may take to finish before the process exits (they
+    # resume at the next start either way). Keep it below the orchestrator's stop timeout.
+    shutdown_grace_seconds: float = Field(default=8.0, ge=0, le=600)
 
     data_dir: Path = Path("data")
     store_url: str | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -17,6 +18,8 @@ from core.service import GenerationService
 from core.slots import SlotPool, TokenSlot
 from core.store import Store
 from core.worker import JobRunner
+
+log = logging.getLogger("imagine.core")
 
 
 @dataclass
@@ -42,6 +45,23 @@ class Core:
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
+
+    async def shutdown(self, grace: float) -> int:
+        """Take nothing new, tell the users whose jobs wait, and give running jobs up to
+        `grace` seconds to finish; what still runs then keeps its row as it is, and the next
+        start resumes it (a task id is polled, never resubmitted). Answers how many were told."""
+        self.dispatcher.pause()
+        told = await self.service.drain()
+        try:
+            async with asyncio.timeout(grace):
+                await self.dispatcher.wait_idle()
+        except TimeoutError:
+            log.info(
+                "%d jobs still running after %.0f s; the next start resumes them",
+                len(self.dispatcher.in_flight()),
+                grace,
+            )
+        return told
 
     async def _housekeeping(self, tick: float, purge_every: float) -> None:
         clock, since_purge = self.service.clock, purge_every

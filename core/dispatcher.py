@@ -32,6 +32,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._paused = False
 
     def enqueue(self, job: Job) -> None:
         self.queue.push(job)
@@ -87,7 +88,13 @@ class Dispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
+    def pause(self) -> None:
+        """Start nothing new (shutting down); running jobs go on."""
+        self._paused = True
+
     def _admit(self) -> None:
+        if self._paused:
+            return
         day = self._policy.limits.day_of(self._clock.now())
         while True:
             job = self.queue.next_job(lambda j: self._may_start(j, day))

@@ -193,6 +193,12 @@ class NotAllowed(RequestRefused):
     key = "error.not_allowed"
 
 
+class Restarting(RequestRefused):
+    """The bot is shutting down to restart: nothing new is taken until it is back."""
+
+    key = "error.restarting"
+
+
 class UpstreamError(ImagineError):
     """ModelScope answered with an error; `retryable` says whether trying again may help."""
 

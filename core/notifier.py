@@ -11,12 +11,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from core.jobs import Job
+from core.metrics import PLATFORM_ERRORS
 
 log = logging.getLogger("imagine.notifier")
 
 
 class EventKind(StrEnum):
-    """What an event says; the last three are final and are retried until delivered."""
+    """What an event says; succeeded, failed and cancelled are final and are retried until
+    delivered."""
 
     QUEUED = "queued"  # accepted; `position` in line, `estimate` seconds of wait
     STARTED = "started"  # ModelScope took the task
@@ -24,6 +26,7 @@ class EventKind(StrEnum):
     SUCCEEDED = "succeeded"  # the image is at `job.result_path`
     FAILED = "failed"  # `job.error_key` / `job.error_params` say why, in words a person acts on
     CANCELLED = "cancelled"
+    RESTARTING = "restarting"  # the bot stops for a restart; a waiting job stays in line
 
     @property
     def final(self) -> bool:
@@ -65,7 +68,11 @@ class PlatformNotifiers:
             return
         lock = self._locks[event.job.id]
         async with lock:
-            await notifier.notify(event)
+            try:
+                await notifier.notify(event)
+            except Exception:
+                PLATFORM_ERRORS.labels(event.job.platform).inc()
+                raise
         if event.kind.final:
             self._locks.pop(event.job.id, None)
 

@@ -15,9 +15,17 @@ from core.catalog import Catalog
 from core.clock import Clock
 from core.community import CommunityRules
 from core.dispatcher import Dispatcher
-from core.errors import InvalidParameter, JobNotFound, NotAllowed, TaskNotFound
+from core.errors import (
+    InvalidParameter,
+    JobNotFound,
+    NotAllowed,
+    RequestRefused,
+    Restarting,
+    TaskNotFound,
+)
 from core.estimates import RunTimes
 from core.jobs import GenerationRequest, Job, JobState, QuotaState, new_id
+from core.metrics import REQUESTS_REFUSED, error_kind
 from core.notifier import EventKind, JobEvent, PlatformNotifiers
 from core.params import GenerationParams
 from core.policy import Policy
@@ -81,9 +89,19 @@ class GenerationService:
         self._rng = random.Random()
         self._background: set[asyncio.Task[object]] = set()
         self.rules = CommunityRules(store, catalog, policy)
+        self.draining = False
 
     async def submit(self, request: GenerationRequest) -> Receipt:
         """Accept a request, or raise the typed reason why not; nothing is spent on a refusal."""
+        try:
+            return await self._submit(request)
+        except (RequestRefused, InvalidParameter) as refusal:
+            REQUESTS_REFUSED.labels(error_kind(refusal.key)).inc()
+            raise
+
+    async def _submit(self, request: GenerationRequest) -> Receipt:
+        if self.draining:
+            raise Restarting("the bot is restarting")
         await self.rules.check(request)
         if not 1 <= request.count <= self.policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self.policy.max_count}")
@@ -111,6 +129,15 @@ class GenerationService:
         seed = self._rng.randint(0, SEED_MAX)
         params = dataclasses.replace(job.params, prompt=new_prompt, seed=seed)
         return await self._accept(request, params)
+
+    async def drain(self) -> int:
+        """Refuse new requests from now on and tell every waiting job's user that the bot
+        restarts (their jobs stay in line); answers how many were told."""
+        self.draining = True
+        waiting = list(self._dispatcher.queue.order())
+        for job in waiting:
+            await self._notifiers.send_quietly(JobEvent(EventKind.RESTARTING, job))
+        return len(waiting)
 
     async def cancel(self, user: str, job_id: str) -> Job:
         """Cancel a waiting or running job of the user's (or any job, for an admin)."""

@@ -23,6 +23,7 @@ from core.errors import (
 )
 from core.estimates import RunTimes
 from core.jobs import Job, JobState, QuotaState
+from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
 from core.modelscope.retry import Backoff
 from core.notifier import EventKind, JobEvent, PlatformNotifiers
 from core.slots import SlotPool, TokenSlot
@@ -45,6 +46,7 @@ class _Run:
     job: Job
     slot: TokenSlot
     last_progress: float = field(default=-1e9)
+    polls: int = 0
 
 
 class JobRunner:
@@ -97,6 +99,8 @@ class JobRunner:
         final = await run.slot.engine.wait(
             str(run.job.task_id), params, lambda p: self._progress(run, p)
         )
+        finished_at = self._clock.monotonic()
+        POLLS_PER_JOB.observe(run.polls)
         elapsed = self._clock.now().timestamp() - run.job.transitions.get("submitted", 0.0)
         await self._move(run, JobState.DOWNLOADING)
         image = await run.slot.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
@@ -109,7 +113,9 @@ class JobRunner:
             time_taken_ms=image.time_taken_ms,
             quota_state=QuotaState.COMMITTED if quota is QuotaState.RESERVED else quota,
         )
-        await self.deliver(run.job, EventKind.SUCCEEDED)
+        delivered = await self.deliver(run.job, EventKind.SUCCEEDED)
+        if delivered.delivered_at is not None:
+            DELIVERY_DELAY.observe(self._clock.monotonic() - finished_at)
 
     async def _submit(self, run: _Run) -> bool:
         attempts = run.job.submit_attempts
@@ -126,6 +132,7 @@ class JobRunner:
         return True
 
     async def _progress(self, run: _Run, progress: Progress) -> None:
+        run.polls += 1
         now = self._clock.monotonic()
         if progress.status in FINAL_STATUSES:
             return  # the final event follows at once
@@ -154,6 +161,7 @@ class JobRunner:
             quota_state=_after_failure(job.quota_state, error),
         )
         await self._store.save(failed)
+        JOBS_FINISHED.labels(JobState.FAILED.value).inc()
         return await self.deliver(failed, EventKind.FAILED)
 
     async def cancel_running(self, job: Job) -> Job:
@@ -167,6 +175,7 @@ class JobRunner:
         if not await self._store.save(cancelled, expected=[latest.state]):
             return await self.cancel_running(job)  # it moved on meanwhile: look again
         self.cancel_requested.discard(job.id)
+        JOBS_FINISHED.labels(JobState.CANCELLED.value).inc()
         await self.deliver(cancelled, EventKind.CANCELLED)
         return cancelled
 
@@ -182,6 +191,8 @@ class JobRunner:
                 await self._clock.sleep(self._delivery_backoff.delay(failures))
                 continue
             state = JobState.DONE if kind is EventKind.SUCCEEDED else job.state
+            if kind is EventKind.SUCCEEDED:
+                JOBS_FINISHED.labels(JobState.DONE.value).inc()
             delivered = job.moved(state, self._now(), delivered_at=self._now())
             await self._store.save(delivered)
             return delivered

@@ -76,6 +76,10 @@ class TelegramAdapter:
         self.ready = asyncio.Event()
         self.webhook_port: int | None = None
 
+    def is_connected(self) -> bool:
+        """Receiving updates: the application runs and polling or the webhook is up."""
+        return self.ready.is_set() and self.app.running
+
     async def run(self) -> None:
         async with self.app:
             await self.app.start()

@@ -22,6 +22,7 @@ from core.errors import (
     Unauthorized,
     UpstreamError,
 )
+from core.metrics import MODELSCOPE_ERRORS, MODELSCOPE_LATENCY, error_kind
 from core.modelscope.tasks import error_of
 from core.secret import Secret
 
@@ -67,7 +68,13 @@ class ModelScopeHttp:
     ) -> ApiAnswer:
         """Send one request; return its JSON object or raise an `UpstreamError`."""
         started = time.monotonic()
-        status, body, answer_headers = await self._exchange(method, path, headers, payload)
+        operation = "submit" if method == "POST" else "poll"
+        try:
+            status, body, answer_headers = await self._exchange(method, path, headers, payload)
+        except UpstreamError as failure:
+            MODELSCOPE_ERRORS.labels(error_kind(failure.key)).inc()
+            raise
+        MODELSCOPE_LATENCY.labels(operation).observe(time.monotonic() - started)
         data = _decode(body)
         request_id = str((data or {}).get("request_id") or answer_headers.get("x-request-id", ""))
         remaining = _remaining(answer_headers)
@@ -81,7 +88,9 @@ class ModelScopeHttp:
             extra={"request_id": request_id, "token": self._token.label, **remaining},
         )
         if status >= 400 or data is None:
-            raise error_for_status(status, data, answer_headers, request_id, body)
+            error = error_for_status(status, data, answer_headers, request_id, body)
+            MODELSCOPE_ERRORS.labels(error_kind(error.key)).inc()
+            raise error
         return ApiAnswer(data, request_id, remaining)
 
     async def _exchange(

@@ -25,7 +25,9 @@ def environment(sim: Simulator, data: Path) -> dict[str, str]:
     clean = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("MODELSCOPE_", "QUOTA_", "QUEUE_", "DATA_DIR", "STORE_URL"))
+        if not k.startswith(
+            ("MODELSCOPE_", "QUOTA_", "QUEUE_", "DATA_DIR", "STORE_URL", "HEALTH_", "SHUTDOWN_")
+        )
     }
     return {
         **clean,
@@ -36,6 +38,7 @@ def environment(sim: Simulator, data: Path) -> dict[str, str]:
         "DATA_DIR": str(data),
         "QUEUE_USER_WAITING": "10",
         "PROGRESS_INTERVAL_SECONDS": "0",
+        "HEALTH_PORT": "none",
     }
 
 
