@@ -206,6 +206,8 @@ class JobRunner:
         if not await self._store.save(moved, expected):
             return False
         run.job = moved
+        context = {"job_id": moved.id, "user": moved.user, "task_id": moved.task_id}
+        log.info("job %s is %s", moved.id, state.value, extra=context)
         return True
 
     async def _latest(self, job: Job) -> Job:

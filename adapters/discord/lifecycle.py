@@ -144,7 +144,11 @@ class DiscordAdapter:
         return self.bot.connected
 
     def is_connected(self) -> bool:
-        return self.bot.is_ready() and not self.bot.is_closed()
+        """Logged in and the gateway socket is open (discord.py reconnects by itself)."""
+        socket = self.bot.ws
+        return (
+            self.bot.is_ready() and not self.bot.is_closed() and socket is not None and socket.open
+        )
 
     async def run(self) -> None:
         async with self.bot:
