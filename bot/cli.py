@@ -1,4 +1,4 @@
-"""The `imagine-bot` command: generate, simulator, run, enqueue."""
+"""The `imagine-bot` command: generate, simulator, run, enqueue, doctor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli_inputs import build_requests
+from bot.doctor import add_doctor
 from bot.generate import Reporter, run_tasks, simulated
 from bot.serve import add_enqueue, add_run
 from bot.settings import Settings
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulator(commands.add_parser("simulator", help="serve a ModelScope simulator"))
     add_run(commands.add_parser("run", help="run the bot: queue, generate, deliver"))
     add_enqueue(commands.add_parser("enqueue", help="queue a request for `run`"))
+    add_doctor(commands.add_parser("doctor", help="check the settings and every account"))
     return parser
 
 

@@ -1,0 +1,147 @@
+"""`imagine-bot doctor`: check the configuration and every outside account, and say in
+plain words what is wrong and how to fix it. Exit 0 when all is well, 1 otherwise."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiohttp
+from telegram import Bot
+from telegram.error import InvalidToken, NetworkError
+
+from bot.runtime import open_store
+from bot.settings import Settings
+from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
+from bot.wiring import EngineConfig, build_engines
+from core.clock import SystemClock
+from core.errors import (
+    ImagineError,
+    RateLimited,
+    TaskNotFound,
+    TransportError,
+    Unauthorized,
+)
+from core.i18n import Translator, load_translator
+
+PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
+
+
+@dataclass(frozen=True)
+class Finding:
+    ok: bool
+    key: str
+    params: dict[str, object]
+
+
+def add_doctor(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--lang", help="en or zh")
+    cmd.set_defaults(handler=doctor)
+
+
+async def doctor(args: argparse.Namespace) -> int:
+    settings = settings_or_explain(args.lang, log_level="WARNING")
+    if settings is None:
+        return EXIT_CONFIG
+    translator, locale = load_translator(), args.lang or settings.bot_default_locale
+    findings = [Finding(True, "doctor.settings", {})]
+    async with aiohttp.ClientSession() as session:
+        findings.append(await _store(settings))
+        findings += await _modelscope(settings, session)
+        checks: list[Callable[[], Awaitable[Finding]]] = []
+        if settings.telegram_bot_token is not None:
+            checks.append(lambda: _telegram(settings))
+        if settings.discord_bot_token is not None:
+            checks.append(lambda: _discord(settings, session))
+        findings += [await check() for check in checks]
+    _report(findings, translator, locale)
+    return EXIT_OK if all(f.ok for f in findings) else EXIT_FAILED
+
+
+async def _store(settings: Settings) -> Finding:
+    try:
+        store = await open_store(settings)
+        await store.close()
+    except (ImagineError, OSError) as error:
+        return Finding(
+            False, "doctor.store_bad", {"url": settings.resolved_store_url, "error": error}
+        )
+    return Finding(True, "doctor.store_ok", {"url": settings.resolved_store_url})
+
+
+async def _modelscope(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
+    config = EngineConfig.from_settings(settings)
+    engines = build_engines(config, session, SystemClock())
+    if not engines:
+        return [Finding(False, "doctor.no_modelscope_token", {})]
+    findings = []
+    for engine in engines:
+        label = engine.client.token_label
+        try:
+            await engine.client.fetch_task(PROBE_TASK)
+            findings.append(Finding(True, "doctor.modelscope_ok", {"token": label}))
+        except TaskNotFound:
+            findings.append(Finding(True, "doctor.modelscope_ok", {"token": label}))
+        except Unauthorized as error:
+            findings.append(
+                Finding(
+                    False, "doctor.modelscope_rejected", {"token": label, "error": error.message}
+                )
+            )
+        except RateLimited as error:
+            findings.append(
+                Finding(
+                    False, "doctor.modelscope_limited", {"token": label, "error": error.message}
+                )
+            )
+        except TransportError:
+            findings.append(
+                Finding(False, "doctor.modelscope_unreachable", {"url": config.base_url})
+            )
+        except ImagineError as error:
+            findings.append(
+                Finding(False, "doctor.modelscope_other", {"token": label, "error": error})
+            )
+    return findings
+
+
+async def _telegram(settings: Settings) -> Finding:
+    token = settings.telegram_bot_token
+    assert token is not None  # noqa: S101 - checked by the caller
+    bot = Bot(token.get_secret_value(), base_url=settings.telegram_api_base_url)
+    try:
+        async with bot:
+            me = await bot.get_me()
+    except InvalidToken:
+        return Finding(False, "doctor.telegram_rejected", {})
+    except NetworkError:
+        return Finding(
+            False, "doctor.telegram_unreachable", {"url": settings.telegram_api_base_url}
+        )
+    return Finding(True, "doctor.telegram_ok", {"name": me.username})
+
+
+async def _discord(settings: Settings, session: aiohttp.ClientSession) -> Finding:
+    token = settings.discord_bot_token
+    assert token is not None  # noqa: S101 - checked by the caller
+    url = settings.discord_api_base_url.rstrip("/") + "/users/@me"
+    headers = {"Authorization": f"Bot {token.get_secret_value()}"}
+    try:
+        async with session.get(url, headers=headers) as answer:
+            if answer.status == 401:
+                return Finding(False, "doctor.discord_rejected", {})
+            answer.raise_for_status()
+            me = await answer.json(content_type=None)
+    except aiohttp.ClientError:
+        return Finding(False, "doctor.discord_unreachable", {"url": settings.discord_api_base_url})
+    return Finding(True, "doctor.discord_ok", {"name": me.get("username", "?")})
+
+
+def _report(findings: list[Finding], translator: Translator, locale: str) -> None:
+    for finding in findings:
+        mark = "✓" if finding.ok else "✗"
+        print(f"{mark} {translator.text(locale, finding.key, **finding.params)}")
+    if not all(f.ok for f in findings):
+        print(translator.text(locale, "doctor.failed"), file=sys.stderr)
