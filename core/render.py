@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from core.catalog import Catalog
 from core.i18n import Translator
 from core.jobs import Job
 from core.notifier import EventKind, JobEvent
@@ -72,4 +73,35 @@ def queue_text(translator: Translator, locale: str, state: QueueState) -> str:
         running=state.running,
         positions=positions,
         wait=round(state.estimated_wait),
+    )
+
+
+def history_text(translator: Translator, locale: str, jobs: list[Job]) -> str:
+    lines = [
+        translator.text(
+            locale,
+            "history.line",
+            job_id=j.id,
+            state=translator.text(locale, f"state.{j.state.value}"),
+            prompt=j.params.prompt[:60],
+        )
+        for j in jobs
+    ]
+    return "\n".join(lines) or translator.text(locale, "history.empty")
+
+
+def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
+    return "\n".join(
+        translator.text(
+            locale,
+            "models.line",
+            name=m.name,
+            alias=(m.aliases or (m.id,))[0],
+            family=m.family,
+            low=m.min_side,
+            high=m.max_side,
+            cost=f"{m.cost:g}",
+            edits=translator.text(locale, "models.edits") if m.edits_images else "",
+        )
+        for m in catalog.models
     )

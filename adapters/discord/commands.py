@@ -24,7 +24,7 @@ from core.errors import ImagineError
 from core.i18n import Translator
 from core.images import to_data_uri
 from core.jobs import GenerationRequest
-from core.render import queue_text, quota_text
+from core.render import history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
 from core.validation import ParamsInput
 
@@ -141,39 +141,13 @@ class UserCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = locale_of(interaction)
         jobs = await self._service.history(user_key(interaction), HISTORY_LIMIT)
-        lines = [
-            self._t.text(
-                locale,
-                "history.line",
-                job_id=j.id,
-                state=self._t.text(locale, f"state.{j.state.value}"),
-                prompt=j.params.prompt[:60],
-            )
-            for j in jobs
-        ]
-        await replies.private(
-            interaction, "\n".join(lines) or self._t.text(locale, "history.empty")
-        )
+        await replies.private(interaction, history_text(self._t, locale, jobs))
 
     @app_commands.command(name=text("discord.name.models"), description=text("discord.models"))
     async def models(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = locale_of(interaction)
-        lines = [
-            self._t.text(
-                locale,
-                "models.line",
-                name=m.name,
-                alias=(m.aliases or (m.id,))[0],
-                family=m.family,
-                low=m.min_side,
-                high=m.max_side,
-                cost=f"{m.cost:g}",
-                edits=self._t.text(locale, "models.edits") if m.edits_images else "",
-            )
-            for m in self._service.catalog.models
-        ]
-        await replies.private(interaction, "\n".join(lines))
+        await replies.private(interaction, models_text(self._t, locale, self._service.catalog))
 
     @app_commands.command(name=text("discord.name.settings"), description=text("discord.settings"))
     @app_commands.describe(model=text("discord.opt.model"), size=text("discord.opt.size"))

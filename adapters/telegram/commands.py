@@ -19,7 +19,7 @@ from core.errors import ImagineError, InvalidParameter
 from core.i18n import Translator
 from core.images import to_data_uri
 from core.jobs import GenerationRequest
-from core.render import queue_text, quota_text
+from core.render import history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
 
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
@@ -122,37 +122,12 @@ class Commands:
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
         jobs = await self._service.history(user_key(update), HISTORY_LIMIT)
-        lines = [
-            self._t.text(
-                locale,
-                "history.line",
-                job_id=j.id,
-                state=self._t.text(locale, f"state.{j.state.value}"),
-                prompt=j.params.prompt[:60],
-            )
-            for j in jobs
-        ]
-        await message_of(update).reply_text(
-            "\n".join(lines) or self._t.text(locale, "history.empty")
-        )
+        await message_of(update).reply_text(history_text(self._t, locale, jobs))
 
     async def models(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
-        lines = [
-            self._t.text(
-                locale,
-                "models.line",
-                name=m.name,
-                alias=(m.aliases or (m.id,))[0],
-                family=m.family,
-                low=m.min_side,
-                high=m.max_side,
-                cost=f"{m.cost:g}",
-                edits=self._t.text(locale, "models.edits") if m.edits_images else "",
-            )
-            for m in self._service.catalog.models
-        ]
-        await message_of(update).reply_text("\n".join(lines))
+        text = models_text(self._t, locale, self._service.catalog)
+        await message_of(update).reply_text(text)
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
