@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from core.catalog import Catalog
+from core.errors import ImagineError
 from core.i18n import Translator
 from core.jobs import Job
 from core.notifier import EventKind, JobEvent
-from core.service import QueueState, QuotaView
+from core.service import GenerationService, QueueState, QuotaView
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:
@@ -105,3 +106,19 @@ def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
         )
         for m in catalog.models
     )
+
+
+async def cancel_text(
+    service: GenerationService, translator: Translator, locale: str, user: str, job_id: str | None
+) -> str:
+    """/cancel [job]: the named job, else the user's newest unfinished one; the answer."""
+    if job_id is None:
+        active = [j for j in await service.history(user) if not j.state.terminal]
+        job_id = active[0].id if active else None
+    if job_id is None:
+        return translator.text(locale, "cancel.none")
+    try:
+        await service.cancel(user, job_id)
+    except ImagineError as error:
+        return translator.error(locale, error)
+    return translator.text(locale, "cancel.done", job_id=job_id)

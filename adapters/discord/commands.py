@@ -24,7 +24,7 @@ from core.errors import ImagineError
 from core.i18n import Translator
 from core.images import to_data_uri
 from core.jobs import GenerationRequest
-from core.render import history_text, models_text, queue_text, quota_text
+from core.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
 from core.validation import ParamsInput
 
@@ -123,17 +123,7 @@ class UserCommands(commands.Cog):
     async def cancel(self, interaction: discord.Interaction, job: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale, user = locale_of(interaction), user_key(interaction)
-        if job is None:
-            active = [j for j in await self._service.history(user) if not j.state.terminal]
-            job = active[0].id if active else None
-        if job is None:
-            await replies.private(interaction, self._t.text(locale, "cancel.none"))
-            return
-        try:
-            await self._service.cancel(user, job)
-            reply = self._t.text(locale, "cancel.done", job_id=job)
-        except ImagineError as error:
-            reply = self._t.error(locale, error)
+        reply = await cancel_text(self._service, self._t, locale, user, job)
         await replies.private(interaction, reply)
 
     @app_commands.command(name=text("discord.name.history"), description=text("discord.history"))

@@ -19,7 +19,7 @@ from core.errors import ImagineError, InvalidParameter
 from core.i18n import Translator
 from core.images import to_data_uri
 from core.jobs import GenerationRequest
-from core.render import history_text, models_text, queue_text, quota_text
+from core.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
 
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
@@ -104,19 +104,10 @@ class Commands:
         await message_of(update).reply_text(queue_text(self._t, locale_of(update), state))
 
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        locale, user = locale_of(update), user_key(update)
         job_id = context.args[0] if context.args else None
-        if job_id is None:
-            active = [j for j in await self._service.history(user) if not j.state.terminal]
-            job_id = active[0].id if active else None
-        if job_id is None:
-            await message_of(update).reply_text(self._t.text(locale, "cancel.none"))
-            return
-        try:
-            await self._service.cancel(user, job_id)
-            reply = self._t.text(locale, "cancel.done", job_id=job_id)
-        except ImagineError as error:
-            reply = self._t.error(locale, error)
+        reply = await cancel_text(
+            self._service, self._t, locale_of(update), user_key(update), job_id
+        )
         await message_of(update).reply_text(reply)
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
