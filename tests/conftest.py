@@ -11,15 +11,19 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from core.clock import SystemClock
+from core.assembly import Core, assemble
+from core.catalog import load_catalog
+from core.clock import Clock, SystemClock
 from core.download import ImageFetcher
 from core.engine import ImageEngine
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
+from core.policy import Policy
 from core.polling import FixedInterval
 from core.secret import Secret
 from core.simulator import Simulator, Timing
+from core.store.port import Store
 
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
@@ -116,3 +120,24 @@ class ShiftedClock(SystemClock):
 
     def advance(self, seconds: float) -> None:
         self.shift += timedelta(seconds=seconds)
+
+
+def adapter_core(
+    sim: Simulator,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    store: Store,
+    policy: Policy | None,
+    clock: Clock,
+) -> Core:
+    """The core a chat adapter's tests run: one token, no notifier until the adapter's."""
+    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
+    return assemble(
+        store,
+        [("token#1", engine)],
+        {},
+        load_catalog(),
+        policy or Policy(),
+        clock,
+        progress_every=0.0,
+    )

@@ -13,15 +13,14 @@ import aiohttp
 
 from adapters.discord import PLATFORM
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
-from core.assembly import Core, assemble
-from core.catalog import load_catalog
+from core.assembly import Core
 from core.i18n import load_translator
 from core.policy import Policy
 from core.secret import Secret
 from core.simulator import Simulator
 from core.store.sqlite import SqliteStore
 from tests.adapters.discord.fake_discord import FakeDiscord
-from tests.conftest import TOKEN, ShiftedClock, make_engine
+from tests.conftest import ShiftedClock, adapter_core
 
 BOT_TOKEN = "MTIz.fake-discord-bot-token.abc"
 
@@ -52,16 +51,7 @@ async def discord_world(
         await fake.start()
     store = await SqliteStore.open(db)
     clock = ShiftedClock()
-    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
-    core = assemble(
-        store,
-        [("token#1", engine)],
-        {},
-        load_catalog(),
-        policy or Policy(),
-        clock,
-        progress_every=0.0,
-    )
+    core = adapter_core(sim, session, tmp_path, store, policy, clock)
     settings: dict[str, Any] = {"guild_ready_timeout": 0.2, "progress_every": 0.0, **config}
     adapter = DiscordAdapter(
         DiscordConfig(Secret(BOT_TOKEN), fake.api_url, fake.gateway_url, **settings),

@@ -13,15 +13,14 @@ import aiohttp
 
 from adapters.telegram import PLATFORM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
-from core.assembly import Core, assemble
-from core.catalog import load_catalog
+from core.assembly import Core
 from core.i18n import load_translator
 from core.policy import Policy
 from core.secret import Secret
 from core.simulator import Simulator
 from core.store.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram
-from tests.conftest import TOKEN, ShiftedClock, make_engine
+from tests.conftest import ShiftedClock, adapter_core
 
 BOT_TOKEN = "123456:TEST-telegram-token"
 GROUP, ALICE, BOB = -100200, 501, 502
@@ -57,16 +56,7 @@ async def telegram_world(
     if owns_api:
         await api.start()
     store = await SqliteStore.open(db)
-    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
-    core = assemble(
-        store,
-        [("token#1", engine)],
-        {},
-        load_catalog(),
-        policy or Policy(),
-        ShiftedClock(),
-        progress_every=0.0,
-    )
+    core = adapter_core(sim, session, tmp_path, store, policy, ShiftedClock())
     settings = {
         "poll_timeout": 1,
         "group_messages_per_minute": 10_000.0,
