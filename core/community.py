@@ -20,6 +20,8 @@ BANS = "ban"
 DEFAULT_FIELDS = ("model", "size", "negative_prompt")
 CHAT_FIELDS = ("daily_budget", "member_daily", "words", "patterns")
 
+FILTER_ACTIONS = ("word", "regex", "clear", "show")
+
 
 class CommunityRules:
     """Reads and changes what admins and users configured; checks requests against it."""
@@ -65,6 +67,29 @@ class CommunityRules:
         _only(values, CHAT_FIELDS)
         async with self._locks[f"{CHAT_SETTINGS}:{chat}"]:
             return await self._merge_chat(chat, values)
+
+    async def edit_filter(
+        self, chat: str, action: str, value: str = ""
+    ) -> tuple[list[str], list[str]]:
+        """Add a word or a regex to a chat's own prompt filter, clear it, or show it; answers
+        (words, patterns). Read and write happen under the chat's lock: no edit is lost."""
+        action, value = action.strip().lower(), value.strip()
+        if action not in FILTER_ACTIONS:
+            raise InvalidParameter("filter", action, "word WORD, regex PATTERN, clear or show")
+        if action in ("word", "regex") and not value:
+            raise InvalidParameter("filter", action, f"{action} followed by what to block")
+        async with self._locks[f"{CHAT_SETTINGS}:{chat}"]:
+            own = await self.chat_settings(chat)
+            words, patterns = list(_strings(own.get("words"))), list(_strings(own.get("patterns")))
+            if action == "word":
+                words.append(value)
+            elif action == "regex":
+                patterns.append(value)
+            elif action == "clear":
+                words, patterns = [], []
+            if action != "show":
+                await self._merge_chat(chat, {"words": words, "patterns": patterns})
+        return words, patterns
 
     async def _merge_chat(self, chat: str, values: Mapping[str, object]) -> dict[str, object]:
         merged = {**await self.chat_settings(chat), **values}

@@ -16,7 +16,7 @@ from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
 from adapters.discord.who import Access, chat_key, locale_of, user_key
 from core.community import member_key
-from core.errors import InvalidParameter
+from core.errors import ImagineError
 from core.i18n import Translator
 from core.jobs import actor_key
 from core.service import GenerationService
@@ -70,21 +70,14 @@ class AdminCommands(
         value: str | None = None,
     ) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        locale, chat = locale_of(interaction), chat_key(interaction)
-        own = await self._rules.chat_settings(chat)
-        words, patterns = _listed(own.get("words")), _listed(own.get("patterns"))
-        if action in ("word", "regex") and not (value or "").strip():
-            error = InvalidParameter("value", value or "", f"a {action} to block")
+        locale = locale_of(interaction)
+        try:
+            words, patterns = await self._rules.edit_filter(
+                chat_key(interaction), action, value or ""
+            )
+        except ImagineError as error:
             await replies.private(interaction, self._t.error(locale, error))
             return
-        if action == "word":
-            words.append((value or "").strip())
-        elif action == "regex":
-            patterns.append((value or "").strip())
-        elif action == "clear":
-            words, patterns = [], []
-        if action != "show":
-            await self._rules.set_chat_settings(chat, words=words, patterns=patterns)
         reply = self._t.text(
             locale,
             "admin.filter",
@@ -136,7 +129,3 @@ class AdminCommands(
             member=own.get("member_daily", "-"),
         )
         await replies.private(interaction, reply)
-
-
-def _listed(value: object) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []

@@ -67,19 +67,10 @@ class AdminCommands:
         return self._t.text(locale_of(update), "admin.member", value=f"{value:g}")
 
     async def _filter(self, update: Update, args: list[str]) -> str:
-        chat = chat_key(update)
-        own = await self._rules.chat_settings(chat)
-        words, patterns = _listed(own.get("words")), _listed(own.get("patterns"))
-        kind, rest = (args[0].lower() if args else ""), " ".join(args[1:]).strip()
-        if kind == "word" and rest:
-            words.append(rest)
-        elif kind == "regex" and rest:
-            patterns.append(rest)
-        elif kind == "clear":
-            words, patterns = [], []
-        elif kind:
-            raise InvalidParameter("filter", kind, "word WORD, regex PATTERN or clear")
-        await self._rules.set_chat_settings(chat, words=words, patterns=patterns)
+        action = args[0] if args else "show"
+        words, patterns = await self._rules.edit_filter(
+            chat_key(update), action, " ".join(args[1:])
+        )
         return self._t.text(
             locale_of(update),
             "admin.filter",
@@ -120,7 +111,3 @@ def _amount(args: list[str], field: str) -> float:
     if value < 0:
         raise InvalidParameter(field, args[0], "0 or more")
     return value
-
-
-def _listed(value: object) -> list[str]:
-    return [str(item) for item in value] if isinstance(value, list) else []

@@ -322,6 +322,23 @@ async def test_a_bad_chat_pattern_is_refused_when_set(simulator, session, tmp_pa
         assert await h.core.service.rules.chat_settings("tg:-100") == {}
 
 
+async def test_filter_edits_at_once_are_all_kept(simulator, session, tmp_path) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        rules = h.core.service.rules
+        words = [f"w{i}" for i in range(10)]
+        await asyncio.gather(*(rules.edit_filter("tg:-100", "word", w) for w in words))
+        await rules.edit_filter("tg:-100", "regex", r"\bgore\b")
+        shown, patterns = await rules.edit_filter("tg:-100", "show")
+        assert sorted(shown) == words and patterns == [r"\bgore\b"]
+        with pytest.raises(InvalidParameter, match="word followed by what to block"):
+            await rules.edit_filter("tg:-100", "word", "  ")
+        with pytest.raises(
+            InvalidParameter, match="allowed: word WORD, regex PATTERN, clear or show"
+        ):
+            await rules.edit_filter("tg:-100", "paint")
+        assert await rules.edit_filter("tg:-100", "clear") == ([], [])
+
+
 async def test_a_tokens_daily_budget_holds_jobs_until_the_next_day(
     simulator, session, tmp_path
 ) -> None:
