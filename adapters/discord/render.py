@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections import defaultdict
 from pathlib import Path
 
 import discord
@@ -14,17 +13,17 @@ import discord
 from adapters.discord.buttons import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
+from core.batches import BatchDelivery
 from core.clock import Clock
 from core.i18n import Translator
 from core.images import FitRules, fit_image
-from core.jobs import Job, JobState
+from core.jobs import Job
 from core.notifier import EventKind, JobEvent
 from core.render import caption, event_text
 from core.service import GenerationService
 
 log = logging.getLogger("imagine.discord")
 
-FINISHED_WELL = (JobState.DONE, JobState.DELIVERING)
 PROGRESS_EVERY_SECONDS = 5.0  # at most one progress edit per message in this time
 DM_SIZE_LIMIT = 10 * 1024 * 1024
 EMBED_TEXT_LIMIT = 4096
@@ -43,13 +42,11 @@ class DiscordNotifier:
         progress_every: float = PROGRESS_EVERY_SECONDS,
     ) -> None:
         self._client = client
-        self._service = service
         self._t = translator
         self._clock = clock
         self._progress_every = progress_every
         self._last_edit: dict[int, float] = {}
-        self._batch_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._sent_batches: set[str] = set()
+        self._batches = BatchDelivery(service.batch)
 
     async def notify(self, event: JobEvent) -> None:
         job, target = event.job, DiscordTarget.decode(event.job.reply_target)
@@ -95,16 +92,11 @@ class DiscordNotifier:
         if job.batch_size == 1:
             await self._send([job], target)
             return
-        async with self._batch_locks[job.batch_id]:  # two jobs of a batch may end together
-            if job.batch_id in self._sent_batches:
-                return
-            jobs = [job if j.id == job.id else j for j in await self._service.batch(job.batch_id)]
-            if not all(j.state.terminal or j.state in FINISHED_WELL for j in jobs):
-                return
-            made = [j for j in jobs if j.state in FINISHED_WELL]
-            if made:
-                await self._send(made, target)
-            self._sent_batches.add(job.batch_id)
+
+        async def send(made: list[Job], total: int) -> None:
+            await self._send(made, target)
+
+        await self._batches.deliver(job, send)
 
     async def _send(self, jobs: list[Job], target: DiscordTarget) -> None:
         if self._alive(target):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from pathlib import Path
 
 from telegram import (
@@ -19,9 +18,10 @@ from telegram.error import BadRequest
 
 from adapters.telegram import keyboards
 from adapters.telegram.target import ReplyTarget
+from core.batches import FINISHED_WELL, BatchDelivery
 from core.i18n import Translator
 from core.images import FitRules, fit_image
-from core.jobs import Job, JobState
+from core.jobs import Job
 from core.notifier import EventKind, JobEvent
 from core.render import caption, event_text
 from core.service import GenerationService
@@ -31,7 +31,6 @@ log = logging.getLogger("imagine.telegram")
 # Telegram's photo rules: 10 MB, width + height at most 10000 (it recompresses anyway).
 PHOTO_RULES = FitRules(max_bytes=10 * 1024 * 1024, max_side=10_000, max_side_sum=10_000)
 CAPTION_LIMIT = 1024
-FINISHED_WELL = (JobState.DONE, JobState.DELIVERING)
 
 
 class TelegramNotifier:
@@ -39,10 +38,8 @@ class TelegramNotifier:
 
     def __init__(self, bot: Bot, service: GenerationService, translator: Translator) -> None:
         self._bot = bot
-        self._service = service
         self._translator = translator
-        self._batch_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._sent_batches: set[str] = set()
+        self._batches = BatchDelivery(service.batch)
 
     async def notify(self, event: JobEvent) -> None:
         target = ReplyTarget.decode(event.job.reply_target)
@@ -67,25 +64,22 @@ class TelegramNotifier:
         if job.batch_size == 1:
             await self._send_single(job, target)
             return
-        # Two jobs of a batch may finish at once: decide, and send, one at a time.
-        async with self._batch_locks[job.batch_id]:
-            if job.batch_id in self._sent_batches:
-                return
-            jobs = [job if j.id == job.id else j for j in await self._service.batch(job.batch_id)]
-            made = [j for j in jobs if j.state in FINISHED_WELL]
-            if not all(j.state.terminal or j.state in FINISHED_WELL for j in jobs):
-                if job.state in FINISHED_WELL:
-                    text = self._translator.text(
-                        job.locale, "batch.partial", done=len(made), total=job.batch_size
-                    )
-                    await self.show_status(target, text)
-                return
-            keep_status = len(made) < len(jobs)  # it says why an image is missing
+
+        async def send(made: list[Job], total: int) -> None:
+            keep_status = len(made) < total  # it says why an image is missing
             if len(made) == 1:
                 await self._send_single(made[0], target, keep_status)
-            elif made:
+            else:
                 await self._send_album(made, target, keep_status)
-            self._sent_batches.add(job.batch_id)
+
+        async def pending(made: list[Job]) -> None:
+            if job.state in FINISHED_WELL:
+                text = self._translator.text(
+                    job.locale, "batch.partial", done=len(made), total=job.batch_size
+                )
+                await self.show_status(target, text)
+
+        await self._batches.deliver(job, send, pending)
 
     async def _send_single(self, job: Job, target: ReplyTarget, keep_status: bool = False) -> None:
         photo = await _fitted(job)
