@@ -149,8 +149,10 @@ class UserCommands(commands.Cog):
         locale, user = locale_of(interaction), user_key(interaction)
         try:
             changes = {k: v for k, v in (("model", model), ("size", size)) if v is not None}
-            saved = await self._service.rules.set_defaults(user, **changes) if changes else None
-            saved = saved or await self._service.rules.defaults(user)
+            if changes:
+                saved = await self._service.rules.set_defaults(user, **changes)
+            else:
+                saved = await self._service.rules.defaults(user)
         except ImagineError as error:
             await replies.private(interaction, self._t.error(locale, error))
             return
