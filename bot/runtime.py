@@ -101,12 +101,13 @@ async def start_adapters(
 ) -> tuple[list[tuple[str, Adapter]], list[asyncio.Task[None]]]:
     """Start each configured chat adapter; return once each receives updates."""
     adapters: list[tuple[str, Adapter]] = []
+    translator = load_translator()
     if settings.telegram_bot_token is not None:
-        telegram = TelegramAdapter(telegram_config(settings), core.service, load_translator())
+        telegram = TelegramAdapter(telegram_config(settings), core.service, translator)
         adapters.append((TELEGRAM, telegram))
     if settings.discord_bot_token is not None:
         config = discord_config(settings)
-        discord = DiscordAdapter(config, core.service, load_translator(), core.service.clock)
+        discord = DiscordAdapter(config, core.service, translator, core.service.clock)
         adapters.append((DISCORD, discord))
     tasks: list[asyncio.Task[None]] = []
     for platform, adapter in adapters:
