@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.settings import Settings
+from core.adaptive_polling import AdaptivePolicy, AdaptiveSettings
 from core.clock import Clock
 from core.download import ImageFetcher
 from core.engine import ImageEngine
@@ -26,6 +27,7 @@ class EngineConfig:
     base_url: str
     tokens: Sequence[Secret]
     poll_interval: float
+    poll_policy: str
     poll_max_seconds: float
     request_timeout: float
     max_attempts: int
@@ -39,6 +41,7 @@ class EngineConfig:
             base_url=settings.modelscope_infer_base,
             tokens=settings.modelscope_tokens(),
             poll_interval=settings.modelscope_image_poll_interval,
+            poll_policy=settings.modelscope_poll_policy,
             poll_max_seconds=settings.modelscope_image_poll_max_seconds,
             request_timeout=settings.modelscope_request_timeout,
             max_attempts=settings.modelscope_max_attempts,
@@ -57,7 +60,7 @@ def build_engines(
     """One engine per token: each token is one ModelScope account with its own slot."""
     backoff = Backoff(attempts=config.max_attempts)
     fetcher = ImageFetcher(session, config.allowed_hosts, config.max_download_bytes, backoff, clock)
-    chosen = policy or FixedInterval(config.poll_interval)
+    chosen = policy or poll_policy(config)
     return [
         ImageEngine(
             ModelScopeClient(
@@ -73,3 +76,11 @@ def build_engines(
         )
         for token in config.tokens
     ]
+
+
+def poll_policy(config: EngineConfig) -> PollPolicy:
+    """One policy for every engine, so all tokens' tasks teach it run times."""
+    if config.poll_policy == "fixed":
+        return FixedInterval(config.poll_interval)
+    # Its defaults are for the 3 s default interval; another interval scales them all.
+    return AdaptivePolicy(AdaptiveSettings().scaled(config.poll_interval / 3.0))

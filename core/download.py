@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -12,6 +11,7 @@ from yarl import URL
 from core.clock import Clock
 from core.errors import DownloadError
 from core.images import ImageInfo, inspect_image
+from core.imagework import off_loop
 from core.modelscope.retry import Backoff
 
 log = logging.getLogger("imagine.download")
@@ -63,7 +63,7 @@ class ImageFetcher:
         while True:
             try:
                 data = await self._fetch_once(URL(url))
-                return data, await asyncio.to_thread(inspect_image, data)
+                return data, await off_loop(inspect_image, data)
             except (_Retryable, DownloadError) as exc:
                 if isinstance(exc, DownloadError) and not _worth_retrying(exc):
                     raise

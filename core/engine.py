@@ -17,7 +17,7 @@ from core.images import ImageInfo, save_original
 from core.modelscope.client import ModelScopeClient, SubmittedTask
 from core.modelscope.tasks import TaskSnapshot
 from core.params import GenerationParams
-from core.polling import PollPolicy
+from core.polling import PollPolicy, workload_of
 
 
 @dataclass(frozen=True)
@@ -88,9 +88,14 @@ class ImageEngine:
         return await self.keep(final, params, self._clock.monotonic() - started)
 
     async def wait(
-        self, task_id: str, params: GenerationParams, on_progress: ProgressCallback | None = None
+        self,
+        task_id: str,
+        params: GenerationParams,
+        on_progress: ProgressCallback | None = None,
+        since_submit: float = 0.0,
     ) -> TaskSnapshot:
-        """Poll until the task succeeds (its snapshot) or fails (an `UpstreamError`)."""
+        """Poll until the task succeeds (its snapshot) or fails (an `UpstreamError`);
+        `since_submit`: seconds between the task's submit and this call."""
 
         async def report(snapshot: TaskSnapshot, elapsed: float) -> None:
             if on_progress is not None:
@@ -98,10 +103,11 @@ class ImageEngine:
 
         return await self.client.wait_for_task(
             task_id,
-            model=params.model,
+            workload=workload_of(params.model, params.size),
             policy=self._policy,
             max_seconds=self._max_seconds,
             on_poll=report,
+            since_submit=since_submit,
         )
 
     async def keep(
@@ -110,9 +116,8 @@ class ImageEngine:
         """Download the finished task's image and keep it under `stem` (default gen_<task>)."""
         data, info = await self._fetcher.fetch(final.images[0])
         text = {**params.describe(), "task_id": final.task_id, "software": "imagine-bot"}
-        path = await asyncio.to_thread(
-            save_original, data, self._output_dir, stem or f"gen_{_safe_stem(final.task_id)}", text
-        )
+        stem = stem or f"gen_{_safe_stem(final.task_id)}"
+        path = await asyncio.to_thread(save_original, data, self._output_dir, stem, text, info)
         return GeneratedImage(
             final.task_id, params, path, info, len(data), final.time_taken_ms, elapsed
         )

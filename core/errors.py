@@ -82,6 +82,10 @@ class DownloadError(ImagineError):
         self.url_host = url_host
         super().__init__(f"download from {url_host or '?'} failed: {reason}")
 
+    def __reduce__(self) -> tuple[type[DownloadError], tuple[str, str]]:
+        # Raised in an image worker process and unpickled here: keep the two fields apart.
+        return DownloadError, (self.reason, self.url_host)
+
     def params(self) -> dict[str, object]:
         return {"reason": self.reason}
 

@@ -1,7 +1,7 @@
 """Image work with Pillow: verify, keep, annotate, fit to a platform, compose a grid.
 
-Every function here is CPU-bound and synchronous; async callers run them through
-`asyncio.to_thread` (see `core.imagework`) so the event loop never stalls on a 2048px PNG.
+Every function here is CPU-bound and synchronous; async callers run them in an image
+worker process (`core.imagework.off_loop`) so the event loop never stalls on a 2048px PNG.
 """
 
 from __future__ import annotations
@@ -116,9 +116,16 @@ def read_png_text(data: bytes) -> dict[str, str]:
         return {str(k): str(v) for k, v in getattr(image, "text", {}).items()}
 
 
-def save_original(data: bytes, directory: Path, stem: str, text: Mapping[str, str]) -> Path:
-    """Keep the file as `<directory>/<stem>.<ext>`, with `text` embedded when it is a PNG."""
-    info = inspect_image(data)
+def save_original(
+    data: bytes,
+    directory: Path,
+    stem: str,
+    text: Mapping[str, str],
+    info: ImageInfo | None = None,
+) -> Path:
+    """Keep the file as `<directory>/<stem>.<ext>`, with `text` embedded when it is a PNG;
+    `info` from an earlier `inspect_image` of the same bytes spares a second decode."""
+    info = info or inspect_image(data)
     if info.format == "PNG" and text:
         data = embed_png_text(data, text)
     directory.mkdir(parents=True, exist_ok=True)

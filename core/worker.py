@@ -97,11 +97,11 @@ class JobRunner:
             return  # cancelled while it waited for its slot: nothing was sent
         params = run.job.params
         final = await run.slot.engine.wait(
-            str(run.job.task_id), params, lambda p: self._progress(run, p)
+            str(run.job.task_id), params, lambda p: self._progress(run, p), self._since_submit(run)
         )
         finished_at = self._clock.monotonic()
         POLLS_PER_JOB.observe(run.polls)
-        elapsed = self._clock.now().timestamp() - run.job.transitions.get("submitted", 0.0)
+        elapsed = self._since_submit(run)
         await self._move(run, JobState.DOWNLOADING)
         image = await run.slot.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
         self._run_times.observe(params.model, elapsed)
@@ -116,6 +116,10 @@ class JobRunner:
         delivered = await self.deliver(run.job, EventKind.SUCCEEDED)
         if delivered.delivered_at is not None:
             DELIVERY_DELAY.observe(self._clock.monotonic() - finished_at)
+
+    def _since_submit(self, run: _Run) -> float:
+        submitted = run.job.transitions.get("submitted", self._now())
+        return max(0.0, self._now() - submitted)
 
     async def _submit(self, run: _Run) -> bool:
         attempts = run.job.submit_attempts

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import discord
@@ -23,6 +22,7 @@ from core.clock import Clock
 from core.errors import ImagineError
 from core.i18n import Translator
 from core.images import to_data_uri
+from core.imagework import off_loop
 from core.jobs import GenerationRequest
 from core.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
@@ -195,4 +195,4 @@ class UserCommands(commands.Cog):
 async def _data_uri(image: discord.Attachment) -> str:
     """The attachment as a data URI: ModelScope gets the pixels, never a Discord URL."""
     data = await image.read()
-    return await asyncio.to_thread(to_data_uri, data)
+    return await off_loop(to_data_uri, data)

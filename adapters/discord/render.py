@@ -17,6 +17,7 @@ from core.batches import BatchDelivery
 from core.clock import Clock
 from core.i18n import Translator
 from core.images import FitRules, fit_image
+from core.imagework import off_loop
 from core.jobs import Job
 from core.notifier import EventKind, JobEvent
 from core.render import caption, event_text
@@ -178,6 +179,6 @@ class DiscordNotifier:
 async def _fitted(job: Job, size_limit: int) -> tuple[bytes, str]:
     """The image within this place's upload limit (never a hard-coded size)."""
     data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
-    fitted = await asyncio.to_thread(fit_image, data, FitRules(max_bytes=size_limit))
+    fitted = await off_loop(fit_image, data, FitRules(max_bytes=size_limit))
     extension = "jpg" if fitted.info.format.upper() == "JPEG" else fitted.info.format.lower()
     return fitted.data, extension

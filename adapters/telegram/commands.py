@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import re
 
@@ -18,6 +17,7 @@ from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user
 from core.errors import ImagineError, InvalidParameter
 from core.i18n import Translator
 from core.images import to_data_uri
+from core.imagework import off_loop
 from core.jobs import GenerationRequest
 from core.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.service import GenerationService
@@ -144,7 +144,7 @@ async def _input_image(message: Message) -> str | None:
         return None
     file = await source.photo[-1].get_file()
     data = bytes(await file.download_as_bytearray())
-    return await asyncio.to_thread(to_data_uri, data)
+    return await off_loop(to_data_uri, data)
 
 
 def _arguments(message: Message) -> str:

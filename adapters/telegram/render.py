@@ -21,6 +21,7 @@ from adapters.telegram.target import ReplyTarget
 from core.batches import FINISHED_WELL, BatchDelivery
 from core.i18n import Translator
 from core.images import FitRules, fit_image
+from core.imagework import off_loop
 from core.jobs import Job
 from core.notifier import EventKind, JobEvent
 from core.render import caption, event_text
@@ -152,7 +153,7 @@ class TelegramNotifier:
 
 async def _fitted(job: Job) -> bytes:
     data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
-    return (await asyncio.to_thread(fit_image, data, PHOTO_RULES)).data
+    return (await off_loop(fit_image, data, PHOTO_RULES)).data
 
 
 def _reply(target: ReplyTarget) -> ReplyParameters | None:

@@ -81,17 +81,20 @@ class ModelScopeClient:
         self,
         task_id: str,
         *,
-        model: str,
+        workload: str,
         policy: PollPolicy,
         max_seconds: float,
         on_poll: ProgressHook | None = None,
+        since_submit: float = 0.0,
     ) -> TaskSnapshot:
         """Poll until SUCCEED (returned), FAILED (`TaskFailed`) or `max_seconds` pass
-        (`TaskTimedOut`). Transient poll errors are retried under the same deadline."""
+        (`TaskTimedOut`). Transient poll errors are retried under the same deadline. The
+        elapsed time given to `policy` and `on_poll` counts from the submit, `since_submit`
+        seconds before this call (a task resumed after a restart)."""
         started = self._clock.monotonic()
         last_status, failures = "not polled", 0
         while True:
-            elapsed = self._clock.monotonic() - started
+            elapsed = since_submit + self._clock.monotonic() - started
             try:
                 snapshot = await self.fetch_task(task_id)
             except UpstreamError as error:
@@ -105,9 +108,9 @@ class ModelScopeClient:
                 if on_poll is not None:
                     await on_poll(snapshot, elapsed)
                 if snapshot.status.finished:
-                    policy.observe_finished(model, snapshot, elapsed)
+                    policy.observe_finished(workload, snapshot, elapsed)
                     return _final(snapshot)
-                delay = policy.next_delay(model, snapshot, elapsed)
+                delay = policy.next_delay(workload, snapshot, elapsed)
             remaining = started + max_seconds - self._clock.monotonic()
             if remaining <= 0:
                 raise TaskTimedOut(task_id, self._clock.monotonic() - started, last_status)

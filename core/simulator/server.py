@@ -39,6 +39,7 @@ class SimTask:
     run_seconds: float
     fault: Fault | None = None
     polls: int = 0
+    seen_done_at: float | None = None  # the first poll that answered SUCCEED or FAILED
 
     def status(self, now: float) -> str:
         age = now - self.created
@@ -178,7 +179,10 @@ class Simulator:
         return web.json_response(self._task_answer(task, request))
 
     def _task_answer(self, task: SimTask, request: web.Request) -> dict[str, Any]:
-        status = task.status(time.monotonic())
+        now = time.monotonic()
+        status = task.status(now)
+        if status in ("SUCCEED", "FAILED") and task.seen_done_at is None:
+            task.seen_done_at = now
         answer: dict[str, Any] = {
             "task_id": task.task_id,
             "request_id": _request_id(),
@@ -206,12 +210,16 @@ class Simulator:
         return web.Response(body=data, content_type="image/png")
 
     async def _picture(self, task: SimTask) -> bytes:
-        if task.task_id not in self._images:
-            width, height = (int(s) for s in task.body.get("size", "1024x1024").split("x"))
-            self._images[task.task_id] = await asyncio.to_thread(
+        # One render per prompt, seed and size (the picture depends on nothing else), so a
+        # benchmark that repeats one request measures the bot, not the simulator's Pillow.
+        size = str(task.body.get("size", "1024x1024"))
+        key = f"{size}|{task.body.get('seed', 0)}|{task.body['prompt']}"
+        if key not in self._images:
+            width, height = (int(s) for s in size.split("x"))
+            self._images[key] = await asyncio.to_thread(
                 render_png, task.body["prompt"], int(task.body.get("seed", 0)), width, height
             )
-        return self._images[task.task_id]
+        return self._images[key]
 
     # --- control API ----------------------------------------------------------------
 

@@ -28,7 +28,7 @@ async def finished_image_url(sim: Simulator, session) -> str:
     client = make_client(sim, session)
     task = await client.submit(PARAMS)
     final = await client.wait_for_task(
-        task.task_id, model=PARAMS.model, policy=FixedInterval(0.03), max_seconds=5
+        task.task_id, workload=PARAMS.model, policy=FixedInterval(0.03), max_seconds=5
     )
     return final.images[0]
 

@@ -147,3 +147,26 @@ def test_remove_takes_a_waiting_job_out() -> None:
     assert queue.remove(a.id) is a
     assert queue.remove(a.id) is None
     assert queue.position(b.id) == 1 and len(queue) == 1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["u1", "u2", "u3", "u4", "u5"]), st.integers(0, 2), st.booleans()
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_order_and_position_predict_the_admissions(steps: list[tuple[str, int, bool]]) -> None:
+    queue = FairQueue()
+    for user, tier, admit_one in steps:
+        queue.push(make_job(user, tier))
+        if admit_one:
+            queue.next_job(lambda job: True)
+    predicted = list(queue.order())
+    assert [queue.position(job.id) for job in predicted] == list(range(1, len(predicted) + 1))
+    admitted = [queue.next_job(lambda job: True) for _ in predicted]
+    assert [job.id for job in predicted] == [job.id for job in admitted if job is not None]
+    assert queue.next_job(lambda job: True) is None

@@ -34,7 +34,7 @@ POLL = FixedInterval(0.03)
 
 async def wait(client: ModelScopeClient, task_id: str, max_seconds: float = 10.0) -> TaskSnapshot:
     return await client.wait_for_task(
-        task_id, model=PARAMS.model, policy=POLL, max_seconds=max_seconds
+        task_id, workload=PARAMS.model, policy=POLL, max_seconds=max_seconds
     )
 
 
@@ -48,7 +48,7 @@ async def test_submit_then_poll_to_success(simulator: Simulator, session) -> Non
 
     task = await client.submit(PARAMS)
     final = await client.wait_for_task(
-        task.task_id, model=PARAMS.model, policy=POLL, max_seconds=10, on_poll=record
+        task.task_id, workload=PARAMS.model, policy=POLL, max_seconds=10, on_poll=record
     )
     assert final.status is TaskStatus.SUCCEED
     assert final.images[0].endswith(f"/_sim/images/{task.task_id}.png")
@@ -57,6 +57,27 @@ async def test_submit_then_poll_to_success(simulator: Simulator, session) -> Non
     assert seen[-1] == "SUCCEED"
     assert simulator.tasks[task.task_id].body == PARAMS.to_payload()
     assert simulator.stats.accepted == 1
+
+
+async def test_a_resumed_wait_counts_elapsed_time_from_the_submit(
+    simulator: Simulator, session
+) -> None:
+    client = make_client(simulator, session)
+    seen: list[float] = []
+
+    async def record(snapshot: TaskSnapshot, elapsed: float) -> None:
+        seen.append(elapsed)
+
+    task = await client.submit(PARAMS)
+    await client.wait_for_task(
+        task.task_id,
+        workload=PARAMS.model,
+        policy=POLL,
+        max_seconds=10,
+        on_poll=record,
+        since_submit=42.0,
+    )
+    assert seen[0] >= 42.0 and seen == sorted(seen)
 
 
 async def test_every_parameter_reaches_the_service(simulator: Simulator, session) -> None:

@@ -1,0 +1,67 @@
+"""Benchmark 6: one user submits 50 jobs, then 10 users submit one each. How long the light
+users wait against the heavy user, with our scheduler and with plain FIFO (same slots, same
+per-user cap, same tasks; only the order of admission differs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.common import mean, open_policy, pipeline
+from core.fairqueue import FairQueue
+from core.jobs import Job
+from core.polling import FixedInterval
+from core.simulator import Simulator, Timing
+
+HEAVY_JOBS, LIGHT_USERS = 50, 10
+
+
+class FifoQueue(FairQueue):
+    """The baseline: first come, first served, whoever asks."""
+
+    def _rank_of(self, last_served: int, head: Job) -> tuple[int, int]:
+        return 0, self._arrival_of[head.id]
+
+
+@dataclass(frozen=True)
+class FairnessConfig:
+    run_seconds: float  # every task takes this long
+    slots: int
+
+
+async def scenario(fifo: bool, config: FairnessConfig, workdir: Path) -> dict[str, float]:
+    sim = Simulator(timing=Timing(run_mean=config.run_seconds), concurrency_per_token=10**6)
+    poll = FixedInterval(config.run_seconds / 20)
+    policy = open_policy(user_in_flight=config.slots)
+    async with sim, pipeline(sim.base_url, workdir, poll, config.slots, policy) as pipe:
+        if fifo:
+            pipe.core.dispatcher.queue = FifoQueue()
+        heavy = [(await pipe.submit(0)).id for _ in range(HEAVY_JOBS)]
+        light = [(await pipe.submit(user)).id for user in range(1, LIGHT_USERS + 1)]
+        await pipe.recorder.finished(HEAVY_JOBS + LIGHT_USERS, within=600)
+    finals = pipe.recorder.finals
+
+    def waits(ids: list[str]) -> list[float]:
+        # From the request to its POST to ModelScope.
+        jobs = [finals[job_id][0] for job_id in ids]
+        return [j.transitions["submitting"] - j.created_at for j in jobs]
+
+    light_waits, heavy_waits = waits(light), waits(heavy)
+    return {
+        "light_mean_wait_s": round(mean(light_waits), 2),
+        "light_max_wait_s": round(max(light_waits), 2),
+        "heavy_mean_wait_s": round(mean(heavy_waits), 2),
+        "light_vs_heavy": round(mean(light_waits) / mean(heavy_waits), 3),
+    }
+
+
+async def fairness(config: FairnessConfig, workdir: Path) -> dict[str, Any]:
+    ours = await scenario(False, config, workdir / "fair")
+    fifo = await scenario(True, config, workdir / "fifo")
+    return {
+        "config": config.__dict__,
+        "fair_queue": ours,
+        "fifo": fifo,
+        "light_wait_fair_vs_fifo": round(ours["light_mean_wait_s"] / fifo["light_mean_wait_s"], 3),
+    }

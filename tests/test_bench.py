@@ -1,0 +1,41 @@
+"""bench/ end to end at toy sizes: every benchmark runs, its numbers hang together, and
+the report renders. (The numbers themselves belong to docs/BENCHMARKS.md, not to tests.)"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench.report import render
+from bench.suite import MODES, run_all
+
+pytestmark = pytest.mark.timeout(180)
+
+
+async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    run = await run_all(MODES["smoke"], "smoke", "test", tmp_path)
+    results = run["results"]
+    for workload in ("two-phase", "one-phase-wide"):
+        rows = results["delivery"][workload]["policies"]
+        assert set(rows) == {"adaptive", "fixed-3s", "fixed-5s"}
+        assert all(row["tasks"] == 6 and row["polls_per_task"] >= 1 for row in rows.values())
+        assert all(row["delay_median_s"] >= 0 for row in rows.values())
+    load = results["responsiveness"]
+    assert load["waiting"] + load["in_flight"] == 40 + 10  # the probes' jobs join the queue
+    assert results["footprint"]["in_flight"] == 40 and results["footprint"]["idle_rss_mib"] > 0
+    assert results["images"]["worker_process"]["images"] == 3
+    assert results["throughput"]["jobs_per_second"] > 0
+    fairness = results["fairness"]
+    # Behaviour, not timing: under FIFO the ten light users queue behind all 50 heavy jobs.
+    assert fairness["fair_queue"]["light_vs_heavy"] < 1 < fairness["fifo"]["light_vs_heavy"]
+    assert not any(isinstance(v, float) and math.isnan(v) for v in _numbers(results))
+    report = render(run)
+    assert "## 6. Fairness" in report and "smoke mode" in report
+
+
+def _numbers(tree: object) -> list[object]:
+    if isinstance(tree, dict):
+        return [n for value in tree.values() for n in _numbers(value)]
+    return [tree]
