@@ -14,10 +14,12 @@ from adapters.cli.notifier import JsonlNotifier
 from adapters.discord import PLATFORM as DISCORD
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
 from adapters.discord.who import Access
+from adapters.redis_store import RedisStore
 from adapters.telegram import PLATFORM as TELEGRAM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.settings import Settings
 from bot.wiring import EngineConfig, build_engines
+from core import imagework
 from core.assembly import Core, assemble
 from core.catalog import load_catalog
 from core.clock import SystemClock
@@ -27,6 +29,7 @@ from core.moderation import PromptFilter
 from core.policy import Policy, Tier
 from core.quotas import QuotaLimits
 from core.secret import Secret
+from core.store import Store
 from core.store.sqlite import SqliteStore
 
 
@@ -59,11 +62,28 @@ def events_path(settings: Settings) -> Path:
     return settings.data_dir / "events.jsonl"
 
 
-async def open_store(settings: Settings) -> SqliteStore:
+async def open_store(settings: Settings) -> Store:
+    """SQLite (the default, one process) or Redis (several processes share it)."""
     url = settings.resolved_store_url
-    if not url.startswith("sqlite:///"):
-        raise ConfigurationError(f"STORE_URL: only sqlite:///PATH is supported yet (got {url!r})")
-    return await SqliteStore.open(url.removeprefix("sqlite:///"))
+    if url.startswith("sqlite:///"):
+        return await SqliteStore.open(url.removeprefix("sqlite:///"))
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return await RedisStore.open(url, settings.redis_key_prefix)
+    scheme = url.partition(":")[0]  # never the whole URL: it may hold a password
+    raise ConfigurationError(
+        f"STORE_URL: expected sqlite:///PATH or redis://HOST:PORT/DB, got a {scheme!r} URL"
+    )
+
+
+@contextlib.asynccontextmanager
+async def single_runner(store: Store) -> AsyncIterator[None]:
+    """On Redis, one `run` at a time: two would each resume and run the same jobs (until
+    the gateway and worker roles share the queue). SQLite is one process by nature."""
+    if not isinstance(store, RedisStore):
+        yield
+        return
+    async with store.exclusive("runner"):
+        yield
 
 
 @contextlib.asynccontextmanager
@@ -72,6 +92,7 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
     if not settings.modelscope_tokens():
         raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
     clock = SystemClock()
+    imagework.configure(settings.image_workers)
     store = await open_store(settings)
     try:
         async with aiohttp.ClientSession() as session:
@@ -91,6 +112,7 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
             )
     finally:
         await store.close()
+        await asyncio.to_thread(imagework.shutdown)
 
 
 Adapter = TelegramAdapter | DiscordAdapter

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
 from bot.health import Connected, HealthServer
-from bot.runtime import core_from, events_path, start_adapters
+from bot.runtime import core_from, events_path, single_runner, start_adapters
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from core.assembly import Core
@@ -44,12 +44,13 @@ def add_enqueue(cmd: argparse.ArgumentParser) -> None:
 async def run(args: argparse.Namespace) -> int:
     """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM; then take nothing
     new, tell the waiting users, give running jobs SHUTDOWN_GRACE_SECONDS, and exit."""
-    settings = settings_or_explain(getattr(args, "lang", None))
+    lang = getattr(args, "lang", None)  # `run` has no --lang: BOT_DEFAULT_LOCALE decides
+    settings = settings_or_explain(lang)
     if settings is None:
         return EXIT_CONFIG
     stop = _stop_on_signals()
     try:
-        async with core_from(settings) as core:
+        async with core_from(settings) as core, single_runner(core.store):
             adapters, tasks = await start_adapters(settings, core)
             tasks.append(asyncio.create_task(core.run(), name="core"))
             health = await _start_health(settings, core, adapters)
@@ -65,7 +66,7 @@ async def run(args: argparse.Namespace) -> int:
                 await health.stop()
             _raise_first_failure(results)
     except ConfigurationError as error:
-        print(load_translator().error(args.lang, error), file=sys.stderr)
+        print(load_translator().error(lang or settings.bot_default_locale, error), file=sys.stderr)
         return EXIT_CONFIG
     return EXIT_OK
 

@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     """ModelScope tokens (`ms-...`), comma-separated; each is one account's slot."""
     modelscope_infer_base: str = "https://api-inference.modelscope.cn/"
     modelscope_image_poll_interval: float = Field(default=3.0, gt=0, le=60)
+    modelscope_poll_policy: Literal["adaptive", "fixed"] = "adaptive"
     modelscope_image_poll_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
     modelscope_request_timeout: float = Field(default=30.0, gt=0, le=600)
     modelscope_max_attempts: int = Field(default=5, ge=1, le=20)
@@ -67,6 +68,7 @@ class Settings(BaseSettings):
     model_catalog_file: Path | None = None
     modelscope_token_concurrency: int = Field(default=1, ge=1, le=16)
     modelscope_token_daily_budget: float | None = Field(default=None, gt=0)
+    image_workers: int = Field(default=1, ge=1, le=32)
 
     quota_user_daily: float | None = Field(default=20.0, ge=0)
     quota_chat_daily: float | None = Field(default=None, ge=0)
@@ -90,6 +92,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     store_url: str | None = None
+    redis_key_prefix: str = Field(default="imagine:", min_length=1, max_length=64)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

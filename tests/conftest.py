@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,6 +24,7 @@ from core.polling import FixedInterval
 from core.secret import Secret
 from core.simulator import Simulator, Timing
 from core.store.port import Store
+from tests import redis_server
 
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
@@ -141,3 +142,17 @@ def adapter_core(
         clock,
         progress_every=0.0,
     )
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Redis server for the session (REDIS_URL, or one started on a free port)."""
+    yield from redis_server.server_url(tmp_path_factory.mktemp("redis"))
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own, deleted afterwards."""
+    prefix = redis_server.new_prefix()
+    yield prefix
+    redis_server.delete_prefix(redis_url, prefix)

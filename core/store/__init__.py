@@ -1,4 +1,4 @@
-"""The job and quota store: a port, with SQLite (embedded) as its first backend."""
+"""The job and quota store: a port, with SQLite (embedded, the default) and Redis backends."""
 
 from core.store.port import Store
 

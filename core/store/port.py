@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -54,3 +55,30 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def indexed_fields(job: Job) -> tuple[Any, ...]:
+    """What every backend indexes besides the JSON document, in one order: id, batch,
+    user, chat, day, state, quota state, token, cost, created_at, delivered_at."""
+    return (
+        job.id,
+        job.batch_id,
+        job.user,
+        job.chat,
+        job.day,
+        job.state.value,
+        job.quota_state.value,
+        job.token,
+        job.cost,
+        job.created_at,
+        job.delivered_at,
+    )
+
+
+def document(job: Job) -> str:
+    """The job as the JSON every backend stores."""
+    return json.dumps(job.to_dict(), ensure_ascii=False)
+
+
+def from_document(data: str) -> Job:
+    return Job.from_dict(json.loads(data))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ import aiosqlite
 
 from core.jobs import Job, JobState, QuotaState
 from core.quotas import Admission, Usage, check_admission
+from core.store.port import document, from_document, indexed_fields
 
 T = TypeVar("T")
 COUNTED = (QuotaState.RESERVED.value, QuotaState.COMMITTED.value)
@@ -61,6 +63,27 @@ CREATE TABLE IF NOT EXISTS settings (
 """
 
 
+async def _prepare(connection: aiosqlite.Connection) -> None:
+    await connection.execute("PRAGMA busy_timeout=10000")
+    await _switch_to_wal(connection)
+    await connection.execute("PRAGMA synchronous=FULL")
+    await connection.execute("PRAGMA foreign_keys=ON")
+    await connection.executescript(SCHEMA)
+
+
+async def _switch_to_wal(connection: aiosqlite.Connection, attempts: int = 100) -> None:
+    """SQLite answers "database is locked" at once, without waiting out busy_timeout, when
+    another process opens a new file at the same moment; so wait and try again here."""
+    for attempt in range(attempts):
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.05)
+
+
 class SqliteStore:
     """The `Store` port on one SQLite file (or `:memory:` for tests)."""
 
@@ -73,14 +96,11 @@ class SqliteStore:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = await aiosqlite.connect(str(path), isolation_level=None)
-        for pragma in (
-            "journal_mode=WAL",
-            "synchronous=FULL",
-            "busy_timeout=10000",
-            "foreign_keys=ON",
-        ):
-            await connection.execute(f"PRAGMA {pragma}")
-        await connection.executescript(SCHEMA)
+        try:
+            await _prepare(connection)
+        except BaseException:
+            await connection.close()  # its thread would otherwise keep the process alive
+            raise
         return cls(connection)
 
     async def close(self) -> None:
@@ -119,7 +139,7 @@ class SqliteStore:
     async def get(self, job_id: str) -> Job | None:
         async with self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)) as cursor:
             row = await cursor.fetchone()
-        return _job(row[0]) if row else None
+        return from_document(row[0]) if row else None
 
     async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
         row = _row(job)
@@ -189,7 +209,7 @@ class SqliteStore:
 
         async def delete(db: aiosqlite.Connection) -> list[Job]:
             async with db.execute(PURGED_SQL, values) as cursor:
-                gone = [_job(row[0]) for row in await cursor.fetchall()]
+                gone = [from_document(row[0]) for row in await cursor.fetchall()]
             await db.execute(PURGE_SQL, values)
             return gone
 
@@ -197,7 +217,7 @@ class SqliteStore:
 
     async def _jobs(self, sql: str, values: Sequence[Any]) -> list[Job]:
         async with self._db.execute(sql, tuple(values)) as cursor:
-            return [_job(row[0]) for row in await cursor.fetchall()]
+            return [from_document(row[0]) for row in await cursor.fetchall()]
 
 
 async def _usage(db: aiosqlite.Connection, user: str, chat: str, day: str) -> Usage:
@@ -217,21 +237,4 @@ async def _scalar(db: aiosqlite.Connection, sql: str, values: tuple[Any, ...]) -
 
 
 def _row(job: Job) -> tuple[Any, ...]:
-    return (
-        job.id,
-        job.batch_id,
-        job.user,
-        job.chat,
-        job.day,
-        job.state.value,
-        job.quota_state.value,
-        job.token,
-        job.cost,
-        job.created_at,
-        job.delivered_at,
-        json.dumps(job.to_dict(), ensure_ascii=False),
-    )
-
-
-def _job(data: str) -> Job:
-    return Job.from_dict(json.loads(data))
+    return (*indexed_fields(job), document(job))

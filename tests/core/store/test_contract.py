@@ -1,4 +1,4 @@
-"""One contract for every store backend: the Redis backend will join the `store` fixture."""
+"""One contract for every store backend: SQLite (a file and in memory) and Redis."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.redis_store import RedisStore, RoleTaken
 from core.errors import CooldownActive, QueueFull, QuotaExceeded
 from core.jobs import Job, JobState, QuotaState, new_id
 from core.params import GenerationParams, LoraWeight, Size
@@ -28,10 +29,16 @@ PARAMS = GenerationParams(
 )
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(params=["sqlite-file", "sqlite-memory", "redis"])
 async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    path = tmp_path / "jobs.db" if request.param == "sqlite-file" else ":memory:"
-    backend = await SqliteStore.open(path)
+    backend: Store
+    if request.param == "redis":
+        url, prefix = request.getfixturevalue("redis_url"), request.getfixturevalue("redis_prefix")
+        backend = await RedisStore.open(url, prefix)
+    else:
+        backend = await SqliteStore.open(
+            tmp_path / "jobs.db" if request.param == "sqlite-file" else ":memory:"
+        )
     yield backend
     await backend.close()
 
@@ -209,8 +216,38 @@ async def test_jobs_survive_a_reopen(tmp_path: Path) -> None:
     await second.close()
 
 
+async def test_redis_jobs_survive_a_reconnect(redis_url: str, redis_prefix: str) -> None:
+    first = await RedisStore.open(redis_url, redis_prefix)
+    kept = job()
+    await first.add_jobs([kept], admission())
+    await first.close()
+    second = await RedisStore.open(redis_url, redis_prefix)
+    assert await second.get(kept.id) == kept
+    assert (await second.usage("tg:1", "tg:-100", DAY)).user == 1.0
+    await second.close()
+
+
 async def test_jobs_of_one_batch(store: Store) -> None:
     first, second = job(batch_id="b1", batch_index=0), job(batch_id="b1", batch_index=1, at=1001)
     await store.add_jobs([first, second, job(batch_id="b2")], admission(cost=3))
     assert [j.id for j in await store.batch("b1")] == [first.id, second.id]
     assert await store.batch("none") == []
+
+
+async def test_a_redis_role_is_held_by_one_process_at_a_time(
+    redis_url: str, redis_prefix: str
+) -> None:
+    first = await RedisStore.open(redis_url, redis_prefix)
+    second = await RedisStore.open(redis_url, redis_prefix)
+    async with first.exclusive("runner", ttl=2):
+        with pytest.raises(RoleTaken, match="already runs as 'runner'"):
+            async with second.exclusive("runner"):
+                pass
+        await asyncio.sleep(2.5)  # renewed every ttl/3: still held past the first ttl
+        with pytest.raises(RoleTaken):
+            async with second.exclusive("runner"):
+                pass
+    async with second.exclusive("runner"):  # released on the way out
+        pass
+    await first.close()
+    await second.close()
