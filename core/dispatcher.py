@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Coroutine, Sequence
+from typing import Any
 
 from core.clock import Clock
+from core.errors import TaskNotFound
 from core.fairqueue import FairQueue
-from core.jobs import Job, QuotaState
+from core.jobs import Job, JobState, QuotaState
 from core.policy import Policy
 from core.slots import SlotPool, TokenSlot
-from core.worker import JobRunner, Outcome
+from core.worker import JobRunner, Outcome, final_event
 
 log = logging.getLogger("imagine.dispatcher")
 
 
 class Dispatcher:
-    """Owns the fair queue and the running jobs of this process."""
+    """The `Scheduler` of one process: owns the fair queue and the running jobs."""
 
     def __init__(self, pool: SlotPool, runner: JobRunner, policy: Policy, clock: Clock) -> None:
         self.queue = FairQueue()
@@ -33,16 +36,30 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._paused = False
+        self._background: set[asyncio.Task[object]] = set()
 
     def enqueue(self, job: Job) -> None:
         self.queue.push(job)
         self._wake.set()
 
+    def accepted(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            self.enqueue(job)
+
     def wake(self) -> None:
         """Look for admissible jobs now (a new day may have freed a token's budget)."""
         self._wake.set()
 
-    def resume(self, job: Job) -> bool:
+    async def recover(self, jobs: Sequence[Job]) -> None:
+        for job in jobs:
+            if job.state.terminal or job.state is JobState.DELIVERING:
+                self._in_background(self._runner.deliver(job, final_event(job.state)))
+            elif job.state is JobState.QUEUED:
+                self.enqueue(job)
+            elif not self._resume(job):
+                self._orphaned(job)
+
+    def _resume(self, job: Job) -> bool:
         """Run an accepted task again on its own token; False if that token is gone."""
         slot = self._pool.by_label(job.token)
         if slot is None:
@@ -52,9 +69,34 @@ class Dispatcher:
         self._start(job, slot)
         return True
 
+    def _orphaned(self, job: Job) -> None:
+        # Its token is no longer configured: a task that exists cannot be polled by another
+        # account, but one that was never created can run anywhere.
+        if job.task_id is None:
+            self.enqueue(job)
+        else:
+            self._in_background(self._runner.fail(job, TaskNotFound("its token was removed")))
+
+    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
     @property
     def capacity(self) -> int:
         return self._pool.capacity
+
+    async def waiting(self) -> list[Job]:
+        return list(self.queue.order())
+
+    async def position(self, job_id: str) -> int | None:
+        return self.queue.position(job_id)
+
+    async def running_count(self) -> int:
+        return len(self._running_jobs)
+
+    async def stranded(self) -> list[Job]:
+        return list(self.queue.order())  # nobody else runs this process's queue
 
     async def wait_idle(self) -> None:
         """Return once no job of this process is running."""
@@ -63,7 +105,7 @@ class Dispatcher:
     def in_flight(self) -> list[Job]:
         return list(self._running_jobs.values())
 
-    def cancel(self, job_id: str) -> Job | None:
+    async def cancel(self, job_id: str) -> Job | None:
         """Take a waiting job out of line (returned), or stop a running one (None)."""
         waiting = self.queue.remove(job_id)
         if waiting is None and job_id in self._running:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from core.jobs import Job
@@ -66,11 +66,8 @@ class FairQueue:
         return job
 
     def _rank(self, line: _UserLine) -> tuple[int, int]:
-        return self._rank_of(line.last_served, line.jobs[0])
-
-    def _rank_of(self, last_served: int, head: Job) -> tuple[int, int]:
-        # Never served (-1) beats any turn; a tier starts that many turns earlier; ties by arrival.
-        return last_served - head.tier * TIER_HEAD_START, self._arrival_of[head.id]
+        head = line.jobs[0]
+        return _rank(line.last_served, head, self._arrival_of[head.id])
 
     def _forget(self, user: str, job: Job) -> None:
         del self._arrival_of[job.id]
@@ -97,16 +94,35 @@ class FairQueue:
         return self._order
 
     def _simulate_admissions(self) -> Iterator[Job]:
-        lines = [(list(line.jobs), line.last_served) for line in self._lines.values()]
-        turn = max((served for _, served in lines), default=0)
-        heap = [
-            (self._rank_of(served, jobs[0]), i, 0) for i, (jobs, served) in enumerate(lines) if jobs
-        ]
-        heapq.heapify(heap)
-        while heap:
-            _, line, index = heapq.heappop(heap)
-            jobs = lines[line][0]
-            yield jobs[index]
-            turn += 1
-            if index + 1 < len(jobs):
-                heapq.heappush(heap, (self._rank_of(turn, jobs[index + 1]), line, index + 1))
+        return admission_order(
+            [
+                (list(line.jobs), [self._arrival_of[job.id] for job in line.jobs], line.last_served)
+                for line in self._lines.values()
+            ]
+        )
+
+
+def admission_order(lines: Sequence[tuple[list[Job], list[int], int]]) -> Iterator[Job]:
+    """Every waiting job in admission order, from each user's line: the jobs oldest first,
+    their arrival numbers, and the turn the user was last served (-1: never). A heap of each
+    user's next job: O(jobs log users)."""
+    turn = max((served for _, _, served in lines), default=0)
+    heap = [
+        (_rank(served, jobs[0], arrivals[0]), i, 0)
+        for i, (jobs, arrivals, served) in enumerate(lines)
+        if jobs
+    ]
+    heapq.heapify(heap)
+    while heap:
+        _, line, index = heapq.heappop(heap)
+        jobs, arrivals, _ = lines[line]
+        yield jobs[index]
+        turn += 1
+        if index + 1 < len(jobs):
+            rank = _rank(turn, jobs[index + 1], arrivals[index + 1])
+            heapq.heappush(heap, (rank, line, index + 1))
+
+
+def _rank(last_served: int, head: Job, arrival: int) -> tuple[int, int]:
+    # Never served (-1) beats any turn; a tier starts that many turns earlier; ties by arrival.
+    return last_served - head.tier * TIER_HEAD_START, arrival

@@ -6,22 +6,18 @@ import asyncio
 import dataclasses
 import logging
 import random
-from collections.abc import Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from core.catalog import Catalog
 from core.clock import Clock
 from core.community import CommunityRules
-from core.dispatcher import Dispatcher
 from core.errors import (
     InvalidParameter,
     JobNotFound,
     NotAllowed,
     RequestRefused,
     Restarting,
-    TaskNotFound,
 )
 from core.estimates import RunTimes
 from core.jobs import GenerationRequest, Job, JobState, QuotaState, new_id
@@ -30,6 +26,7 @@ from core.notifier import EventKind, JobEvent, PlatformNotifiers
 from core.params import GenerationParams
 from core.policy import Policy
 from core.quotas import Admission
+from core.scheduler import Scheduler
 from core.store import Store
 from core.validation import SEED_MAX, ParamsInput, check_prompt, validate
 from core.worker import JobRunner
@@ -71,7 +68,7 @@ class GenerationService:
         self,
         store: Store,
         catalog: Catalog,
-        dispatcher: Dispatcher,
+        dispatcher: Scheduler,
         runner: JobRunner,
         notifiers: PlatformNotifiers,
         policy: Policy,
@@ -87,7 +84,6 @@ class GenerationService:
         self.clock = clock
         self._run_times = run_times
         self._rng = random.Random()
-        self._background: set[asyncio.Task[object]] = set()
         self.rules = CommunityRules(store, catalog, policy)
         self.draining = False
 
@@ -134,7 +130,7 @@ class GenerationService:
         """Refuse new requests from now on and tell every waiting job's user that the bot
         restarts (their jobs stay in line); answers how many were told."""
         self.draining = True
-        waiting = list(self._dispatcher.queue.order())
+        waiting = await self._dispatcher.stranded()
         for job in waiting:
             await self._notifiers.send_quietly(JobEvent(EventKind.RESTARTING, job))
         return len(waiting)
@@ -144,7 +140,7 @@ class GenerationService:
         job = await self._own_job(user, job_id)
         if job.state.terminal:
             raise NotAllowed(f"job {job_id} already ended")
-        if self._dispatcher.cancel(job_id) is None and job.state is not JobState.QUEUED:
+        if await self._dispatcher.cancel(job_id) is None and job.state is not JobState.QUEUED:
             return job  # running: the worker marks it cancelled and announces it
         return await self._runner.cancel_running(job)
 
@@ -160,12 +156,11 @@ class GenerationService:
         return await self.store.history(user, limit)
 
     async def queue_state(self, user: str) -> QueueState:
-        order = list(self._dispatcher.queue.order())
+        order = await self._dispatcher.waiting()
+        running = await self._dispatcher.running_count()
         mine = tuple(i for i, job in enumerate(order, start=1) if job.user == user)
         first = mine[0] if mine else len(order) + 1
-        return QueueState(
-            len(order), len(self._dispatcher.in_flight()), mine, self._estimate(first)
-        )
+        return QueueState(len(order), running, mine, self._estimate(first, running))
 
     async def quota(self, user: str, chat: str) -> QuotaView:
         now = self.clock.now()
@@ -182,28 +177,9 @@ class GenerationService:
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""
         jobs = await self.store.unfinished()
-        for job in jobs:
-            if job.state.terminal or job.state is JobState.DELIVERING:
-                self._in_background(self._runner.deliver(job, _final_event(job.state)))
-            elif job.state is JobState.QUEUED:
-                self._dispatcher.enqueue(job)
-            elif not self._dispatcher.resume(job):
-                await self._orphaned(job)
+        await self._dispatcher.recover(jobs)
         log.info("recovered %d unfinished jobs", len(jobs))
         return len(jobs)
-
-    async def _orphaned(self, job: Job) -> None:
-        # Its token is no longer configured: a task that exists cannot be polled by another
-        # account, but one that was never created can run anywhere.
-        if job.task_id is None:
-            self._dispatcher.enqueue(job)
-        else:
-            self._in_background(self._runner.fail(job, TaskNotFound("its token was removed")))
-
-    def _in_background(self, work: Coroutine[Any, Any, object]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def purge_old(self) -> int:
         """Delete finished jobs and their images past the retention period."""
@@ -217,10 +193,9 @@ class GenerationService:
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
         jobs = self._jobs(request, params)
         await self.store.add_jobs(jobs, await self._admission(request, sum(j.cost for j in jobs)))
-        for job in jobs:
-            self._dispatcher.enqueue(job)
-        position = self._dispatcher.queue.position(jobs[0].id) or 0
-        wait = self._estimate(position)
+        self._dispatcher.accepted(jobs)
+        position = await self._dispatcher.position(jobs[0].id) or 0
+        wait = self._estimate(position, await self._dispatcher.running_count())
         for job in jobs:
             queued = JobEvent(EventKind.QUEUED, job, position=position, estimate=wait)
             await self._notifiers.send_quietly(queued)
@@ -278,19 +253,11 @@ class GenerationService:
             raise JobNotFound(job_id)
         return job
 
-    def _estimate(self, position: int) -> float:
+    def _estimate(self, position: int, running: int) -> float:
         capacity = max(1, self._dispatcher.capacity)
-        return (position + len(self._dispatcher.in_flight())) / capacity * self._run_times.typical()
+        return (position + running) / capacity * self._run_times.typical()
 
 
 def _delete_files(paths: list[str]) -> None:
     for path in paths:
         Path(path).unlink(missing_ok=True)
-
-
-def _final_event(state: JobState) -> EventKind:
-    return {
-        JobState.DONE: EventKind.SUCCEEDED,
-        JobState.DELIVERING: EventKind.SUCCEEDED,
-        JobState.FAILED: EventKind.FAILED,
-    }.get(state, EventKind.CANCELLED)

@@ -234,3 +234,12 @@ def _refund(quota: QuotaState) -> QuotaState:
 
 def _plain(params: dict[str, object]) -> dict[str, Any]:
     return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}
+
+
+def final_event(state: JobState) -> EventKind:
+    """The event that announces a job's end, from the state it ended (or is ending) in."""
+    return {
+        JobState.DONE: EventKind.SUCCEEDED,
+        JobState.DELIVERING: EventKind.SUCCEEDED,
+        JobState.FAILED: EventKind.FAILED,
+    }.get(state, EventKind.CANCELLED)

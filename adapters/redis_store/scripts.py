@@ -4,8 +4,10 @@ admit a request at the same moment never both spend the last unit of a quota.
 Layout under the prefix P (ARGV[1]): `P job:<id>` a hash (the job's JSON in `data` and the
 fields the scripts need), `P usage:<day>` a hash of spent cost units (`user:<key>`,
 `chat:<key>`, `global`, `token:<label>`), `P user:<key>` and `P batch:<id>` sorted sets of
-job ids by creation time, `P waiting:<key>` the user's queued job ids, `P open` what a
-restart resumes and `P terminal` what a purge may take, both by creation time.
+job ids by creation time, `P waiting:<key>` the user's queued job ids in arrival order
+(`P seq` numbers arrivals; `P waiters` names the users who have any), `P open` what a
+restart resumes and `P terminal` what a purge may take, both by creation time. The shared
+queue (queue_scripts.py) admits from the waiting sets: the job rows are the queue.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ JOB_FIELDS = (
     "created",
     "delivered",
     "terminal",
+    "tier",
     "data",
 )
 
@@ -64,7 +67,10 @@ local function stored_job(id)
 end
 
 local function unindex(job)
-  redis.call('SREM', P .. 'waiting:' .. job.user, job.id)
+  local waiting = P .. 'waiting:' .. job.user
+  if redis.call('ZREM', waiting, job.id) == 1 and redis.call('ZCARD', waiting) == 0 then
+    redis.call('SREM', P .. 'waiters', job.user)
+  end
   redis.call('ZREM', P .. 'user:' .. job.user, job.id)
   redis.call('ZREM', P .. 'batch:' .. job.batch, job.id)
   redis.call('ZREM', P .. 'open', job.id)
@@ -80,7 +86,10 @@ local function write(job)
   redis.call('HSET', P .. 'job:' .. job.id, unpack(args))
   redis.call('ZADD', P .. 'user:' .. job.user, job.created, job.id)
   redis.call('ZADD', P .. 'batch:' .. job.batch, job.created, job.id)
-  if job.state == 'queued' then redis.call('SADD', P .. 'waiting:' .. job.user, job.id) end
+  if job.state == 'queued' then
+    redis.call('ZADD', P .. 'waiting:' .. job.user, redis.call('INCR', P .. 'seq'), job.id)
+    redis.call('SADD', P .. 'waiters', job.user)
+  end
   if job.terminal == '1' then redis.call('ZADD', P .. 'terminal', job.created, job.id) end
   if job.terminal ~= '1' or job.delivered == '' then
     redis.call('ZADD', P .. 'open', job.created, job.id)
@@ -98,7 +107,7 @@ ADD_JOBS = (
 local user, chat, day = ARGV[2], ARGV[3], ARGV[4]
 local now, cost, exempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
 local max_waiting, cooldown = tonumber(ARGV[11]), tonumber(ARGV[12])
-local waiting = redis.call('SCARD', P .. 'waiting:' .. user)
+local waiting = redis.call('ZCARD', P .. 'waiting:' .. user)
 local last = redis.call('ZREVRANGE', P .. 'user:' .. user, 0, 0, 'WITHSCORES')[2]
 local used = redis.call('HMGET', P .. 'usage:' .. day, 'user:' .. user, 'chat:' .. chat, 'global')
 local refused = {'refused', tostring(waiting), last or '', used[1] or '0', used[2] or '0',

@@ -177,7 +177,7 @@ def _fields(job: Job) -> list[str]:
     *names, token, cost, created, delivered = indexed_fields(job)
     numbers = [repr(cost), repr(created), "" if delivered is None else repr(delivered)]
     terminal = "1" if job.state.terminal else "0"
-    return [*names, token or "", *numbers, terminal, document(job)]
+    return [*names, token or "", *numbers, terminal, str(job.tier), document(job)]
 
 
 def _text(value: str | bytes) -> str:
