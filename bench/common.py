@@ -19,6 +19,7 @@ from bot.wiring import EngineConfig, build_engines
 from core.assembly import Core, assemble
 from core.catalog import load_catalog
 from core.clock import SystemClock
+from core.dispatcher import Dispatcher
 from core.jobs import GenerationRequest, Job
 from core.notifier import EventKind, JobEvent, MemoryNotifier
 from core.policy import Policy
@@ -56,6 +57,13 @@ class Recorder(MemoryNotifier):
 class Pipeline:
     core: Core
     recorder: Recorder
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        """The one-process scheduler that every benchmark here assembles."""
+        if not isinstance(self.core.dispatcher, Dispatcher):
+            raise TypeError("the benchmarks assemble a one-process core")
+        return self.core.dispatcher
 
     async def submit(self, user: int, prompt: str = "a red fox") -> Job:
         receipt = await self.core.service.submit(request(user, prompt))

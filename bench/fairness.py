@@ -36,7 +36,7 @@ async def scenario(fifo: bool, config: FairnessConfig, workdir: Path) -> dict[st
     policy = open_policy(user_in_flight=config.slots)
     async with sim, pipeline(sim.base_url, workdir, poll, config.slots, policy) as pipe:
         if fifo:
-            pipe.core.dispatcher.queue = FifoQueue()
+            pipe.dispatcher.queue = FifoQueue()
         heavy = [(await pipe.submit(0)).id for _ in range(HEAVY_JOBS)]
         light = [(await pipe.submit(user)).id for user in range(1, LIGHT_USERS + 1)]
         await pipe.recorder.finished(HEAVY_JOBS + LIGHT_USERS, within=600)

@@ -60,7 +60,7 @@ class HealthServer:
         return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        QUEUE_WAITING.set(len(self._core.dispatcher.queue))
+        QUEUE_WAITING.set(len(await self._core.dispatcher.waiting()))
         JOBS_IN_FLIGHT.set(len(self._core.dispatcher.in_flight()))
         return web.Response(
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}

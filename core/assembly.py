@@ -14,7 +14,10 @@ from core.engine import ImageEngine
 from core.estimates import RunTimes
 from core.notifier import Notifier, PlatformNotifiers
 from core.policy import Policy
+from core.scheduler import Scheduler
 from core.service import GenerationService
+from core.shared_dispatcher import SharedDispatcher
+from core.shared_queue import SharedQueue
 from core.slots import SlotPool, TokenSlot
 from core.store import Store
 from core.worker import JobRunner
@@ -27,7 +30,7 @@ class Core:
     """The running core: adapters hold `service`; the composition root runs `run()`."""
 
     service: GenerationService
-    dispatcher: Dispatcher
+    dispatcher: Scheduler
     runner: JobRunner
     pool: SlotPool
     store: Store
@@ -74,6 +77,16 @@ class Core:
             self.dispatcher.wake()
 
 
+@dataclass(frozen=True)
+class Sharing:
+    """How this process takes part in a queue that several processes share."""
+
+    queue: SharedQueue
+    worker: str  # this process's name in leases and logs
+    claiming: bool = True  # False: a gateway, which lines jobs up and runs none
+    max_jobs: int = 32  # jobs this process runs at once
+
+
 def assemble(
     store: Store,
     engines: Sequence[tuple[str, ImageEngine]],
@@ -84,6 +97,7 @@ def assemble(
     concurrency: int = 1,
     daily_budget: float | None = None,
     progress_every: float = 5.0,
+    sharing: Sharing | None = None,
 ) -> Core:
     pool = SlotPool(
         [TokenSlot(label, engine, concurrency, daily_budget) for label, engine in engines]
@@ -91,7 +105,19 @@ def assemble(
     run_times = RunTimes()
     routed = PlatformNotifiers(notifiers)
     runner = JobRunner(store, routed, pool, run_times, clock, progress_every)
-    dispatcher = Dispatcher(pool, runner, policy, clock)
+    dispatcher: Scheduler = Dispatcher(pool, runner, policy, clock)
+    if sharing is not None:
+        dispatcher = SharedDispatcher(
+            sharing.queue,
+            store,
+            pool,
+            runner,
+            policy,
+            clock,
+            sharing.worker,
+            sharing.claiming,
+            sharing.max_jobs,
+        )
     service = GenerationService(
         store, catalog, dispatcher, runner, routed, policy, clock, run_times
     )

@@ -62,6 +62,8 @@ class WaitingLine:
 
 
 class SharedQueue(Protocol):
+    lease_seconds: float  # a lease not renewed for this long is taken over
+
     async def claim(
         self, worker: str, caps: Caps, tokens: Sequence[TokenRoom], day: str
     ) -> Lease | None:

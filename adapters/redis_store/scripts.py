@@ -89,6 +89,8 @@ local function write(job)
   if job.state == 'queued' then
     redis.call('ZADD', P .. 'waiting:' .. job.user, redis.call('INCR', P .. 'seq'), job.id)
     redis.call('SADD', P .. 'waiters', job.user)
+    redis.call('LPUSH', P .. 'wake', '1')  -- an idle worker looks at once
+    redis.call('LTRIM', P .. 'wake', 0, 15)
   end
   if job.terminal == '1' then redis.call('ZADD', P .. 'terminal', job.created, job.id) end
   if job.terminal ~= '1' or job.delivered == '' then

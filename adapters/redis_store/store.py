@@ -60,6 +60,14 @@ class RedisStore:
         await client.ping()  # a wrong URL fails at start-up, not at the first request
         return cls(client, prefix)
 
+    @property
+    def client(self) -> Redis:
+        return self._redis
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
     async def close(self) -> None:
         await self._redis.aclose()
 
@@ -110,7 +118,7 @@ class RedisStore:
 
     async def get(self, job_id: str) -> Job | None:
         data = await self._redis.hget(self._key("job", job_id), "data")
-        return from_document(_text(data)) if data else None
+        return from_document(text(data)) if data else None
 
     async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
         states = [state.value for state in expected]
@@ -118,16 +126,14 @@ class RedisStore:
         return bool(await self._save(args=args))
 
     async def batch(self, batch_id: str) -> list[Job]:
-        return await self._jobs(
-            _texts(await self._redis.zrange(self._key("batch", batch_id), 0, -1))
-        )
+        return await self.jobs(texts(await self._redis.zrange(self._key("batch", batch_id), 0, -1)))
 
     async def unfinished(self) -> list[Job]:
-        return await self._jobs(_texts(await self._redis.zrange(self._key("open"), 0, -1)))
+        return await self.jobs(texts(await self._redis.zrange(self._key("open"), 0, -1)))
 
     async def history(self, user: str, limit: int) -> list[Job]:
-        ids = _texts(await self._redis.zrevrange(self._key("user", user), 0, max(limit, 1) - 1))
-        jobs = await self._jobs(ids[:limit])
+        ids = texts(await self._redis.zrevrange(self._key("user", user), 0, max(limit, 1) - 1))
+        jobs = await self.jobs(ids[:limit])
         return sorted(jobs, key=lambda job: (-job.created_at, job.id))
 
     async def usage(self, user: str, chat: str, day: str) -> Usage:
@@ -138,7 +144,7 @@ class RedisStore:
 
     async def token_usage(self, day: str) -> dict[str, float]:
         spent = {
-            _text(k): float(v)
+            text(k): float(v)
             for k, v in (await self._redis.hgetall(self._key("usage", day))).items()
         }
         tokens = {k.removeprefix("token:"): v for k, v in spent.items() if k.startswith("token:")}
@@ -146,7 +152,7 @@ class RedisStore:
 
     async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None:
         value = await self._redis.hget(self._key("settings", namespace), key)
-        return dict(json.loads(_text(value))) if value else None
+        return dict(json.loads(text(value))) if value else None
 
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
         name = self._key("settings", namespace)
@@ -157,16 +163,16 @@ class RedisStore:
 
     async def purge(self, finished_before: float) -> list[Job]:
         gone = await self._purge(args=[self._prefix, repr(finished_before)])
-        return [from_document(_text(data)) for data in gone]
+        return [from_document(text(data)) for data in gone]
 
-    async def _jobs(self, ids: Sequence[str]) -> list[Job]:
+    async def jobs(self, ids: Sequence[str]) -> list[Job]:
         if not ids:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
                 pipe.hget(self._key("job", job_id), "data")
             documents = await pipe.execute()
-        return [from_document(_text(data)) for data in documents if data]
+        return [from_document(text(data)) for data in documents if data]
 
     def _key(self, *parts: str) -> str:
         return self._prefix + ":".join(parts)
@@ -180,10 +186,10 @@ def _fields(job: Job) -> list[str]:
     return [*names, token or "", *numbers, terminal, str(job.tier), document(job)]
 
 
-def _text(value: str | bytes) -> str:
+def text(value: str | bytes) -> str:
     # The client decodes replies (decode_responses=True); the types cannot know that.
     return value.decode() if isinstance(value, bytes) else value
 
 
-def _texts(values: Any) -> list[str]:
-    return [_text(value) for value in values]
+def texts(values: Any) -> list[str]:
+    return [text(value) for value in values]
