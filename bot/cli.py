@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.cli_inputs import build_requests
 from bot.doctor import add_doctor
 from bot.generate import Reporter, run_tasks, simulated
-from bot.serve import add_enqueue, add_run
+from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from bot.wiring import EngineConfig
@@ -31,6 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(commands.add_parser("generate", help="generate images from a terminal"))
     _add_simulator(commands.add_parser("simulator", help="serve a ModelScope simulator"))
     add_run(commands.add_parser("run", help="run the bot: queue, generate, deliver"))
+    add_gateway(commands.add_parser("gateway", help="take one platform's updates in (Redis)"))
+    add_worker(commands.add_parser("worker", help="run and deliver queued jobs (Redis)"))
     add_enqueue(commands.add_parser("enqueue", help="queue a request for `run`"))
     add_doctor(commands.add_parser("doctor", help="check the settings and every account"))
     return parser

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from adapters.discord.who import Access
 from adapters.redis_store import RedisStore
 from adapters.telegram import PLATFORM as TELEGRAM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
+from bot.roles import RUN, Role, sharing_for
 from bot.settings import Settings
 from bot.wiring import EngineConfig, build_engines
 from core import imagework
@@ -75,19 +77,16 @@ async def open_store(settings: Settings) -> Store:
     )
 
 
-@contextlib.asynccontextmanager
-async def single_runner(store: Store) -> AsyncIterator[None]:
-    """On Redis, one `run` at a time: two would each resume and run the same jobs (until
-    the gateway and worker roles share the queue). SQLite is one process by nature."""
-    if not isinstance(store, RedisStore):
-        yield
-        return
-    async with store.exclusive("runner"):
-        yield
+def receiving_alone(store: Store, receiver: str) -> contextlib.AbstractAsyncContextManager[None]:
+    """Some ingress must be one process per bot token (Telegram's getUpdates, Discord's
+    gateway session): on Redis, a lease makes a second such process stop with a clear word."""
+    if isinstance(store, RedisStore):
+        return store.exclusive(receiver)
+    return contextlib.nullcontext()
 
 
 @contextlib.asynccontextmanager
-async def core_from(settings: Settings) -> AsyncIterator[Core]:
+async def core_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Core]:
     """The core with its store, HTTP session and engines; all closed on the way out."""
     if not settings.modelscope_tokens():
         raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
@@ -95,6 +94,7 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
     imagework.configure(settings.image_workers)
     store = await open_store(settings)
     try:
+        sharing = sharing_for(settings, store, role)
         async with aiohttp.ClientSession() as session:
             engines = build_engines(EngineConfig.from_settings(settings), session, clock)
             labelled = [(engine.client.token_label, engine) for engine in engines]
@@ -109,6 +109,7 @@ async def core_from(settings: Settings) -> AsyncIterator[Core]:
                 settings.modelscope_token_concurrency,
                 settings.modelscope_token_daily_budget,
                 settings.progress_interval_seconds,
+                sharing,
             )
     finally:
         await store.close()
@@ -119,26 +120,54 @@ Adapter = TelegramAdapter | DiscordAdapter
 
 
 async def start_adapters(
-    settings: Settings, core: Core
+    settings: Settings, core: Core, role: Role = RUN
 ) -> tuple[list[tuple[str, Adapter]], list[asyncio.Task[None]]]:
-    """Start each configured chat adapter; return once each receives updates."""
-    adapters: list[tuple[str, Adapter]] = []
-    translator = load_translator()
-    if settings.telegram_bot_token is not None:
-        telegram = TelegramAdapter(telegram_config(settings), core.service, translator)
-        adapters.append((TELEGRAM, telegram))
-    if settings.discord_bot_token is not None:
-        config = discord_config(settings)
-        discord = DiscordAdapter(config, core.service, translator, core.service.clock)
-        adapters.append((DISCORD, discord))
+    """Start each chat adapter the role uses; return once each receives updates (or, in a
+    worker, can deliver over REST)."""
+    adapters = _adapters(settings, core, role)
     tasks: list[asyncio.Task[None]] = []
     for platform, adapter in adapters:
         core.notifiers.register(platform, adapter.notifier)
-        tasks.append(asyncio.create_task(adapter.run(), name=platform))
+        alone = _single_receiver(settings, platform)
+        work = _serve(adapter, role.receives_from(platform), core.store, alone)
+        tasks.append(asyncio.create_task(work, name=platform))
         ready = asyncio.create_task(adapter.ready.wait())
         await asyncio.wait({tasks[-1], ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
     return adapters, tasks
+
+
+def _adapters(settings: Settings, core: Core, role: Role) -> list[tuple[str, Adapter]]:
+    """A gateway's one platform, or every configured one."""
+    tokens = {TELEGRAM: settings.telegram_bot_token, DISCORD: settings.discord_bot_token}
+    platforms = role.receives or {name for name, token in tokens.items() if token is not None}
+    translator, service = load_translator(), core.service
+    adapters: list[tuple[str, Adapter]] = []
+    if TELEGRAM in platforms:
+        seen = core.store.first_sight if isinstance(core.store, RedisStore) else None
+        telegram = TelegramAdapter(telegram_config(settings), service, translator, seen)
+        adapters.append((TELEGRAM, telegram))
+    if DISCORD in platforms:
+        config = discord_config(settings)
+        if not role.receives_from(DISCORD):  # a worker: its gateway process syncs commands
+            config = dataclasses.replace(config, sync_commands=False)
+        adapters.append((DISCORD, DiscordAdapter(config, service, translator, service.clock)))
+    return adapters
+
+
+async def _serve(adapter: Adapter, receive: bool, store: Store, alone: str | None) -> None:
+    if not receive or alone is None:
+        await adapter.run(receive)
+        return
+    async with receiving_alone(store, alone):
+        await adapter.run(receive)
+
+
+def _single_receiver(settings: Settings, platform: str) -> str | None:
+    """The ingress that only one process per bot token may run (a webhook has no limit)."""
+    if platform == DISCORD:
+        return "discord-gateway"
+    return "telegram-polling" if settings.telegram_mode == "polling" else None
 
 
 def telegram_config(settings: Settings) -> TelegramConfig:

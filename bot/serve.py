@@ -1,4 +1,5 @@
-"""`imagine-bot run` (the core's workers, until SIGTERM) and `imagine-bot enqueue`."""
+"""`imagine-bot run` (everything, until SIGTERM), `gateway` and `worker` (the two halves,
+sharing a Redis store) and `enqueue`."""
 
 from __future__ import annotations
 
@@ -12,8 +13,11 @@ import sys
 from collections.abc import Sequence
 
 from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
+from adapters.discord import PLATFORM as DISCORD
+from adapters.telegram import PLATFORM as TELEGRAM
 from bot.health import Connected, HealthServer
-from bot.runtime import core_from, events_path, single_runner, start_adapters
+from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
+from bot.runtime import core_from, events_path, start_adapters
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from core.assembly import Core
@@ -27,6 +31,25 @@ log = logging.getLogger("imagine.serve")
 
 def add_run(cmd: argparse.ArgumentParser) -> None:
     cmd.set_defaults(handler=run)
+
+
+def add_gateway(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--platform", required=True, choices=(TELEGRAM, DISCORD))
+    cmd.set_defaults(handler=run_gateway)
+
+
+def add_worker(cmd: argparse.ArgumentParser) -> None:
+    cmd.set_defaults(handler=run_worker)
+
+
+async def run_gateway(args: argparse.Namespace) -> int:
+    """Take one platform's updates in and line the jobs up; the workers run them."""
+    return await serve(gateway(args.platform))
+
+
+async def run_worker(args: argparse.Namespace) -> int:
+    """Run jobs from the shared queue and deliver them over the platforms' REST APIs."""
+    return await serve(WORKER)
 
 
 def add_enqueue(cmd: argparse.ArgumentParser) -> None:
@@ -44,14 +67,18 @@ def add_enqueue(cmd: argparse.ArgumentParser) -> None:
 async def run(args: argparse.Namespace) -> int:
     """Resume unfinished jobs and run queued ones until SIGINT or SIGTERM; then take nothing
     new, tell the waiting users, give running jobs SHUTDOWN_GRACE_SECONDS, and exit."""
-    lang = getattr(args, "lang", None)  # `run` has no --lang: BOT_DEFAULT_LOCALE decides
-    settings = settings_or_explain(lang)
+    return await serve(RUN)
+
+
+async def serve(role: Role) -> int:
+    # These commands have no --lang: BOT_DEFAULT_LOCALE decides the words of an error.
+    settings = settings_or_explain(None)
     if settings is None:
         return EXIT_CONFIG
     stop = _stop_on_signals()
     try:
-        async with core_from(settings) as core, single_runner(core.store):
-            adapters, tasks = await start_adapters(settings, core)
+        async with core_from(settings, role) as core:
+            adapters, tasks = await start_adapters(settings, core, role)
             tasks.append(asyncio.create_task(core.run(), name="core"))
             health = await _start_health(settings, core, adapters)
             stopping = asyncio.create_task(stop.wait())
@@ -66,7 +93,7 @@ async def run(args: argparse.Namespace) -> int:
                 await health.stop()
             _raise_first_failure(results)
     except ConfigurationError as error:
-        print(load_translator().error(lang or settings.bot_default_locale, error), file=sys.stderr)
+        print(load_translator().error(settings.bot_default_locale, error), file=sys.stderr)
         return EXIT_CONFIG
     return EXIT_OK
 
@@ -103,7 +130,7 @@ async def enqueue(args: argparse.Namespace) -> int:
         count=args.count,
     )
     try:
-        async with core_from(settings) as core:
+        async with core_from(settings, ENQUEUE) as core:
             receipt = await core.service.submit(request)
     except ImagineError as error:
         print(load_translator().error(request.locale, error), file=sys.stderr)

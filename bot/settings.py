@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     store_url: str | None = None
     redis_key_prefix: str = Field(default="imagine:", min_length=1, max_length=64)
+    # On a Redis store: a worker renews its jobs' leases; one not renewed for this long (the
+    # worker died) is taken over by another worker. And how many jobs one process runs.
+    worker_lease_seconds: float = Field(default=30.0, ge=1, le=600)
+    worker_max_jobs: int = Field(default=32, ge=1, le=10_000)
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org/bot"

@@ -137,6 +137,7 @@ class DiscordAdapter:
         point_at(config)
         self._config = config
         self.bot = ImagineBot(config, service, translator, clock)
+        self.receiving = True
         self.notifier = DiscordNotifier(self.bot, service, translator, clock, config.progress_every)
 
     @property
@@ -144,12 +145,23 @@ class DiscordAdapter:
         return self.bot.connected
 
     def is_connected(self) -> bool:
-        """Logged in and the gateway socket is open (discord.py reconnects by itself)."""
+        """Logged in and the gateway socket is open (discord.py reconnects by itself); in a
+        worker, which only delivers: logged in to the REST API."""
+        if not self.receiving:
+            return self.bot.connected.is_set() and not self.bot.is_closed()
         socket = self.bot.ws
         return (
             self.bot.is_ready() and not self.bot.is_closed() and socket is not None and socket.open
         )
 
-    async def run(self) -> None:
+    async def run(self, receive: bool = True) -> None:
+        """Connect to the gateway and serve; with `receive=False` (a worker) only log in to
+        the REST API and deliver."""
+        self.receiving = receive
         async with self.bot:
-            await self.bot.start(self._config.token.reveal())
+            if receive:
+                await self.bot.start(self._config.token.reveal())
+                return
+            await self.bot.login(self._config.token.reveal())
+            self.bot.connected.set()
+            await asyncio.Event().wait()

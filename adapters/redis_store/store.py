@@ -33,8 +33,9 @@ class RoleTaken(ConfigurationError):
 
     def __init__(self, role: str) -> None:
         super().__init__(
-            f"another imagine-bot process already runs as {role!r} on this STORE_URL; "
-            "stop it first (one `run` per Redis until the worker roles exist)"
+            f"another imagine-bot process already runs {role!r} on this STORE_URL, and only "
+            "one may per bot token; stop it, or let only one process (`imagine-bot gateway`) "
+            "take updates in (Telegram: TELEGRAM_MODE=webhook allows several)"
         )
 
 
@@ -115,6 +116,11 @@ class RedisStore:
             await asyncio.sleep(ttl / 3)
             if not await self._extend(keys=[key], args=[owner, ttl]):
                 log.error("lost the lease %s: another process may run the same jobs", key)
+
+    async def first_sight(self, kind: str, key: str, remember: int = 86_400) -> bool:
+        """True the first time any process asks about `key` within `remember` seconds (a
+        Telegram update that reached two webhook receivers is handled once)."""
+        return bool(await self._redis.set(self._key("seen", kind, key), "1", nx=True, ex=remember))
 
     async def get(self, job_id: str) -> Job | None:
         data = await self._redis.hget(self._key("job", job_id), "data")

@@ -15,7 +15,7 @@ from adapters.telegram.callbacks import Buttons
 from adapters.telegram.commands import Commands
 from adapters.telegram.permissions import Permissions
 from adapters.telegram.render import TelegramNotifier
-from adapters.telegram.webhook import WebhookReceiver
+from adapters.telegram.webhook import FirstSight, WebhookReceiver
 from core.i18n import Translator
 from core.secret import Secret
 from core.service import GenerationService
@@ -50,9 +50,14 @@ class TelegramAdapter:
     """Owns the python-telegram-bot application; `run()` until cancelled."""
 
     def __init__(
-        self, config: TelegramConfig, service: GenerationService, translator: Translator
+        self,
+        config: TelegramConfig,
+        service: GenerationService,
+        translator: Translator,
+        first_sight: FirstSight | None = None,
     ) -> None:
         self._config = config
+        self._first_sight = first_sight
         limiter = AIORateLimiter(
             overall_max_rate=config.messages_per_second,
             group_max_rate=config.group_messages_per_minute,
@@ -74,13 +79,21 @@ class TelegramAdapter:
         AdminCommands(service, translator, permissions).register(self.app)
         self.app.add_error_handler(_log_error)
         self.ready = asyncio.Event()
+        self.receiving = True
         self.webhook_port: int | None = None
 
     def is_connected(self) -> bool:
-        """Receiving updates: the application runs and polling or the webhook is up."""
-        return self.ready.is_set() and self.app.running
+        """Receiving updates (the application runs, polling or the webhook is up); in a
+        worker, which only delivers: the bot has logged in."""
+        return self.ready.is_set() and (self.app.running or not self.receiving)
 
-    async def run(self) -> None:
+    async def run(self, receive: bool = True) -> None:
+        """Take updates in and deliver; with `receive=False` (a worker) only deliver."""
+        self.receiving = receive
+        if not receive:
+            async with self.app:  # the bot's REST client, without polling or a webhook
+                self.ready.set()
+                await asyncio.Event().wait()
         async with self.app:
             await self.app.start()
             receiver = await self._start_receiving()
@@ -105,7 +118,9 @@ class TelegramAdapter:
             return None
         if config.webhook_secret is None:
             raise ValueError("webhook mode needs TELEGRAM_WEBHOOK_SECRET")
-        receiver = WebhookReceiver(self.app, config.webhook_secret, config.webhook_path)
+        receiver = WebhookReceiver(
+            self.app, config.webhook_secret, config.webhook_path, first_sight=self._first_sight
+        )
         self.webhook_port = await receiver.start(config.webhook_host, config.webhook_port)
         await self.app.bot.set_webhook(
             config.webhook_url,

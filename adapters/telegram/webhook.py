@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -16,8 +17,13 @@ log = logging.getLogger("imagine.telegram.webhook")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 
 
+# Whether an update is new among every receiver: (kind, key) -> True the first time.
+FirstSight = Callable[[str, str], Awaitable[bool]]
+
+
 class WebhookReceiver:
-    """Puts each new update on the application's queue, once (Telegram retries on errors)."""
+    """Puts each new update on the application's queue, once (Telegram retries on errors).
+    With `first_sight` shared by several receivers (Redis), once among all of them."""
 
     def __init__(
         self,
@@ -25,12 +31,14 @@ class WebhookReceiver:
         secret: Secret,
         path: str,
         remember: int = 10_000,
+        first_sight: FirstSight | None = None,
     ) -> None:
         self._app = app
         self._secret = secret.reveal().encode()
         self.path = path
         self._seen: OrderedDict[int, None] = OrderedDict()
         self._remember = remember
+        self._first_sight = first_sight
         self._runner: web.AppRunner | None = None
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -42,13 +50,20 @@ class WebhookReceiver:
             update_id = int(data["update_id"])
         except (ValueError, KeyError, TypeError):
             return web.Response(status=400)
-        if update_id in self._seen:
+        if not await self._new(update_id):
             return web.Response(text="duplicate")
+        await self._app.update_queue.put(Update.de_json(data, self._app.bot))
+        return web.Response(text="ok")
+
+    async def _new(self, update_id: int) -> bool:
+        if update_id in self._seen:
+            return False
         self._seen[update_id] = None
         while len(self._seen) > self._remember:
             self._seen.popitem(last=False)
-        await self._app.update_queue.put(Update.de_json(data, self._app.bot))
-        return web.Response(text="ok")
+        if self._first_sight is None:
+            return True
+        return await self._first_sight("telegram-update", str(update_id))
 
     async def start(self, host: str, port: int) -> int:
         app = web.Application()

@@ -1,0 +1,55 @@
+"""What one process does: everything (`run`), take updates in (`gateway`), or run jobs and
+deliver them over the platforms' REST APIs (`worker`). Gateways and workers share one queue
+through Redis; `run` does too when STORE_URL names Redis, so several may run side by side."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+
+from adapters.redis_store import RedisStore
+from adapters.redis_store.queue import RedisJobQueue
+from bot.settings import Settings
+from core.assembly import Sharing
+from core.errors import ConfigurationError
+from core.store import Store
+
+
+@dataclass(frozen=True)
+class Role:
+    name: str
+    claiming: bool = True  # runs jobs (a gateway and `enqueue` only line them up)
+    receives: frozenset[str] | None = None  # platforms taken in; None: every configured one
+    needs_shared_store: bool = False
+
+    def receives_from(self, platform: str) -> bool:
+        return self.receives is None or platform in self.receives
+
+
+RUN = Role("run")
+WORKER = Role("worker", receives=frozenset(), needs_shared_store=True)
+ENQUEUE = Role("enqueue", claiming=False, receives=frozenset())
+
+
+def gateway(platform: str) -> Role:
+    return Role("gateway", claiming=False, receives=frozenset({platform}), needs_shared_store=True)
+
+
+def sharing_for(settings: Settings, store: Store, role: Role) -> Sharing | None:
+    """A Redis store is a shared queue; SQLite is one process's (and refuses the split roles)."""
+    if isinstance(store, RedisStore):
+        queue = RedisJobQueue(store, settings.worker_lease_seconds)
+        return Sharing(queue, process_name(role), role.claiming, settings.worker_max_jobs)
+    if role.needs_shared_store:
+        raise ConfigurationError(
+            f"`imagine-bot {role.name}` shares its queue with other processes through Redis: "
+            "set STORE_URL=redis://HOST:PORT/DB"
+        )
+    return None
+
+
+def process_name(role: Role) -> str:
+    """Unique among every process on the store, and telling in a log: role@host:pid/random."""
+    return f"{role.name}@{socket.gethostname()}:{os.getpid()}/{uuid.uuid4().hex[:6]}"
