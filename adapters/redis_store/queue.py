@@ -17,7 +17,7 @@ from adapters.redis_store.queue_scripts import (
     REQUEST_CANCEL,
     TAKE_OVER,
 )
-from adapters.redis_store.store import RedisStore, texts
+from adapters.redis_store.store import RedisStore, answer, texts
 from core.jobs import Job, JobState
 from core.shared_queue import Caps, Lease, Renewal, TokenRoom, WaitingLine
 
@@ -87,10 +87,10 @@ class RedisJobQueue:
         return bool(await self._request_cancel(args=[self._prefix, job_id]))
 
     async def wait_for_work(self, seconds: float) -> None:
-        await self._redis.blpop([self._key("wake")], timeout=seconds)
+        await answer(self._redis.blpop([self._key("wake")], timeout=seconds))
 
     async def lines(self) -> list[WaitingLine]:
-        users = sorted(texts(await self._redis.smembers(self._key("waiters"))))
+        users = sorted(texts(await answer(self._redis.smembers(self._key("waiters")))))
         if not users:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:

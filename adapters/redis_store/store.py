@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -25,6 +26,7 @@ from core.quotas import Admission, Usage, check_admission
 from core.store.port import document, from_document, indexed_fields
 
 DEFAULT_PREFIX = "imagine:"
+T = TypeVar("T")
 log = logging.getLogger("imagine.store")
 
 
@@ -58,7 +60,7 @@ class RedisStore:
     @classmethod
     async def open(cls, url: str, prefix: str = DEFAULT_PREFIX) -> RedisStore:
         client = Redis.from_url(url, decode_responses=True)
-        await client.ping()  # a wrong URL fails at start-up, not at the first request
+        await answer(client.ping())  # a wrong URL fails at start-up, not at the first request
         return cls(client, prefix)
 
     @property
@@ -123,7 +125,7 @@ class RedisStore:
         return bool(await self._redis.set(self._key("seen", kind, key), "1", nx=True, ex=remember))
 
     async def get(self, job_id: str) -> Job | None:
-        data = await self._redis.hget(self._key("job", job_id), "data")
+        data = await answer(self._redis.hget(self._key("job", job_id), "data"))
         return from_document(text(data)) if data else None
 
     async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
@@ -144,28 +146,28 @@ class RedisStore:
 
     async def usage(self, user: str, chat: str, day: str) -> Usage:
         fields = (f"user:{user}", f"chat:{chat}", "global")
-        values = await self._redis.hmget(self._key("usage", day), fields)
+        values = await answer(self._redis.hmget(self._key("usage", day), list(fields)))
         user_used, chat_used, global_used = (float(value or 0) for value in values)
         return Usage(user_used, chat_used, global_used)
 
     async def token_usage(self, day: str) -> dict[str, float]:
         spent = {
             text(k): float(v)
-            for k, v in (await self._redis.hgetall(self._key("usage", day))).items()
+            for k, v in (await answer(self._redis.hgetall(self._key("usage", day)))).items()
         }
         tokens = {k.removeprefix("token:"): v for k, v in spent.items() if k.startswith("token:")}
         return {token: total for token, total in tokens.items() if total > 1e-9}
 
     async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None:
-        value = await self._redis.hget(self._key("settings", namespace), key)
+        value = await answer(self._redis.hget(self._key("settings", namespace), key))
         return dict(json.loads(text(value))) if value else None
 
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
         name = self._key("settings", namespace)
         if value is None:
-            await self._redis.hdel(name, key)
+            await answer(self._redis.hdel(name, key))
         else:
-            await self._redis.hset(name, key, json.dumps(value, ensure_ascii=False))
+            await answer(self._redis.hset(name, key, json.dumps(value, ensure_ascii=False)))
 
     async def purge(self, finished_before: float) -> list[Job]:
         gone = await self._purge(args=[self._prefix, repr(finished_before)])
@@ -190,6 +192,13 @@ def _fields(job: Job) -> list[str]:
     numbers = [repr(cost), repr(created), "" if delivered is None else repr(delivered)]
     terminal = "1" if job.state.terminal else "0"
     return [*names, token or "", *numbers, terminal, str(job.tier), document(job)]
+
+
+async def answer(value: Awaitable[T] | T) -> T:
+    """redis-py types each command as sync-or-async; the asyncio client's are awaitable."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def text(value: str | bytes) -> str:
