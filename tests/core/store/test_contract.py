@@ -239,15 +239,15 @@ async def test_a_redis_role_is_held_by_one_process_at_a_time(
 ) -> None:
     first = await RedisStore.open(redis_url, redis_prefix)
     second = await RedisStore.open(redis_url, redis_prefix)
-    async with first.exclusive("runner", ttl=2):
-        with pytest.raises(RoleTaken, match="already runs as 'runner'"):
-            async with second.exclusive("runner"):
+    async with first.exclusive("telegram-polling", ttl=2):
+        with pytest.raises(RoleTaken, match="already runs 'telegram-polling'"):
+            async with second.exclusive("telegram-polling"):
                 pass
         await asyncio.sleep(2.5)  # renewed every ttl/3: still held past the first ttl
         with pytest.raises(RoleTaken):
-            async with second.exclusive("runner"):
+            async with second.exclusive("telegram-polling"):
                 pass
-    async with second.exclusive("runner"):  # released on the way out
+    async with second.exclusive("telegram-polling"):  # released on the way out
         pass
     await first.close()
     await second.close()
