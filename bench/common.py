@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.wiring import EngineConfig, build_engines
-from core.assembly import Core, assemble
+from core.assembly import Core, Sharing, assemble
 from core.catalog import load_catalog
 from core.clock import SystemClock
 from core.dispatcher import Dispatcher
@@ -26,6 +26,7 @@ from core.policy import Policy
 from core.polling import PollPolicy
 from core.quotas import QuotaLimits
 from core.secret import Secret
+from core.store import Store
 from core.store.sqlite import SqliteStore
 from core.validation import ParamsInput
 
@@ -76,11 +77,11 @@ def open_policy(user_in_flight: int = 100_000) -> Policy:
     return Policy(limits=limits, user_in_flight=user_in_flight)
 
 
-def request(user: int, prompt: str = "a red fox") -> GenerationRequest:
+def request(user: int, prompt: str = "a red fox", platform: str = PLATFORM) -> GenerationRequest:
     # One seed for all: the simulator renders the picture once, so its Pillow work does
     # not compete with the bot's for the CPU.
     params = ParamsInput(prompt, model=MODEL, size="1024x1024", seed=1)
-    return GenerationRequest(PLATFORM, str(user), "-1", f"r{user}", params, is_group=True)
+    return GenerationRequest(platform, str(user), "-1", f"r{user}", params, is_group=True)
 
 
 @contextlib.asynccontextmanager
@@ -90,11 +91,13 @@ async def pipeline(
     poll: PollPolicy,
     slots: int,
     policy: Policy | None = None,
+    shared: Store | None = None,
+    sharing: Sharing | None = None,
 ) -> AsyncIterator[Pipeline]:
     """The real core (SQLite file, engines over aiohttp, dispatcher, workers) on the
-    simulator at `base_url`."""
+    simulator at `base_url`; or on a `shared` store, as one of several processes."""
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-    store = await SqliteStore.open(workdir / "bot.sqlite3")
+    store = shared or await SqliteStore.open(workdir / "bot.sqlite3")
     config = EngineConfig(
         base_url=base_url,
         tokens=[Secret(TOKEN, "modelscope")],
@@ -121,6 +124,7 @@ async def pipeline(
             clock,
             concurrency=slots,
             progress_every=3600.0,
+            sharing=sharing,
         )
         runner = asyncio.create_task(core.run(tick=1.0))
         try:
@@ -128,7 +132,8 @@ async def pipeline(
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
-            await store.close()
+            if shared is None:
+                await store.close()
 
 
 class LoopLag:

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import mean, open_policy, pipeline
-from core.fairqueue import FairQueue
-from core.jobs import Job
+from core.fairqueue import FairQueue, _UserLine
 from core.polling import FixedInterval
 from core.simulator import Simulator, Timing
 
@@ -20,8 +19,8 @@ HEAVY_JOBS, LIGHT_USERS = 50, 10
 class FifoQueue(FairQueue):
     """The baseline: first come, first served, whoever asks."""
 
-    def _rank_of(self, last_served: int, head: Job) -> tuple[int, int]:
-        return 0, self._arrival_of[head.id]
+    def _rank(self, line: _UserLine) -> tuple[int, int]:
+        return 0, self._arrival_of[line.jobs[0].id]
 
 
 @dataclass(frozen=True)

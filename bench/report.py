@@ -133,6 +133,25 @@ def fairness_section(r: dict[str, Any]) -> list[str]:
     ]
 
 
+def scale_out_section(r: dict[str, Any]) -> list[str]:
+    rows = [
+        f"| {count} | {row['jobs_per_second']} | {row['vs_one_worker']} |"
+        for count, row in r["workers"].items()
+    ]
+    return [
+        "## 7. Scale-out: worker processes on one Redis",
+        "",
+        f"{r['config']['jobs']} jobs, instant tasks, each round its own `imagine-bot worker` "
+        f"processes on one Redis; the simulator and the queuing gateway run in the benchmark's "
+        f"process, all on this machine's {r['cpus']} CPUs.",
+        "",
+        "| workers | jobs/s | vs one worker |",
+        "|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def render(run: dict[str, Any]) -> str:
     machine, results = run["machine"], run["results"]
     lines = [
@@ -153,5 +172,6 @@ def render(run: dict[str, Any]) -> str:
         *images_section(results["images"]),
         *throughput_section(results["throughput"]),
         *fairness_section(results["fairness"]),
+        *scale_out_section(results["scale_out"]),
     ]
     return "\n".join(lines)

@@ -16,6 +16,7 @@ from bench.fairness import FairnessConfig, fairness
 from bench.footprint import footprint
 from bench.images import ImageConfig, images
 from bench.responsiveness import LoadConfig, responsiveness
+from bench.scale_out import ScaleConfig, scale_out
 from bench.throughput import ThroughputConfig, throughput
 
 
@@ -27,6 +28,7 @@ class Mode:
     images: ImageConfig
     throughput: ThroughputConfig
     fairness: FairnessConfig
+    scale_out: ScaleConfig
 
 
 MODES = {
@@ -34,9 +36,10 @@ MODES = {
         DeliveryConfig(scale=0.1, tasks=60, warmup=10, slots=15),
         LoadConfig(jobs=1000, in_flight=200, users=200, probes=100),
         1000,
-        ImageConfig(repeats=3, off_loop=50, on_loop=5),
+        ImageConfig(repeats=2, off_loop=50, on_loop=5),
         ThroughputConfig(jobs=300, users=50, slots=32),
         FairnessConfig(run_seconds=0.2, slots=2),
+        ScaleConfig(jobs=80),
     ),
     "full": Mode(
         DeliveryConfig(scale=0.1, tasks=300, warmup=20, slots=15),
@@ -45,6 +48,7 @@ MODES = {
         ImageConfig(repeats=10, off_loop=50, on_loop=10),
         ThroughputConfig(jobs=2000, users=100, slots=32),
         FairnessConfig(run_seconds=0.5, slots=2),
+        ScaleConfig(jobs=400),
     ),
     # The test suite's: every benchmark end to end in seconds, numbers not meaningful.
     "smoke": Mode(
@@ -54,6 +58,7 @@ MODES = {
         ImageConfig(repeats=1, off_loop=3, on_loop=1),
         ThroughputConfig(jobs=20, users=5, slots=8),
         FairnessConfig(run_seconds=0.05, slots=2),
+        ScaleConfig(jobs=6, workers=(1, 2)),
     ),
 }
 
@@ -87,6 +92,7 @@ async def run_all(mode: Mode, name: str, command: str, workdir: Path) -> dict[st
     await timed(results, "images", images(mode.images))
     await timed(results, "throughput", throughput(mode.throughput, workdir / "throughput"))
     await timed(results, "fairness", fairness(mode.fairness, workdir / "fairness"))
+    await timed(results, "scale_out", scale_out(mode.scale_out, workdir / "scale_out"))
     return {
         "mode": name,
         "command": command,

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench import redis_server
 from core.assembly import Core, assemble
 from core.catalog import load_catalog
 from core.clock import Clock, SystemClock
@@ -24,7 +25,6 @@ from core.polling import FixedInterval
 from core.secret import Secret
 from core.simulator import Simulator, Timing
 from core.store.port import Store
-from tests import redis_server
 
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"

@@ -30,9 +30,12 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     fairness = results["fairness"]
     # Behaviour, not timing: under FIFO the ten light users queue behind all 50 heavy jobs.
     assert fairness["fair_queue"]["light_vs_heavy"] < 1 < fairness["fifo"]["light_vs_heavy"]
+    scale = results["scale_out"]["workers"]
+    assert set(scale) == {"1", "2"} and scale["1"]["vs_one_worker"] == 1.0
+    assert all(row["jobs_per_second"] > 0 for row in scale.values())
     assert not any(isinstance(v, float) and math.isnan(v) for v in _numbers(results))
     report = render(run)
-    assert "## 6. Fairness" in report and "smoke mode" in report
+    assert "## 6. Fairness" in report and "## 7. Scale-out" in report and "smoke mode" in report
 
 
 def _numbers(tree: object) -> list[object]:

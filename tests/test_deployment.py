@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
@@ -52,9 +55,25 @@ def test_dependencies_have_their_own_layer_before_the_code() -> None:
     assert DOCKERFILE.index("COPY pyproject.toml") < DOCKERFILE.index("--requirement")
 
 
-def test_compose_keeps_data_and_stops_gracefully() -> None:
-    compose = (ROOT / "compose.yaml").read_text()
+@pytest.mark.parametrize("name", ["compose.single.yaml", "compose.yaml"])
+def test_compose_keeps_data_and_stops_gracefully(name: str) -> None:
+    compose = (ROOT / name).read_text()
     assert re.search(r"^\s+- bot-data:/data$", compose, re.MULTILINE)
     grace = float(re.search(r'SHUTDOWN_GRACE_SECONDS: "(\d+)"', compose)[1])  # type: ignore[index]
     stop = float(re.search(r"stop_grace_period: (\d+)s", compose)[1])  # type: ignore[index]
     assert grace < stop  # the bot exits on its own before Docker kills it
+
+
+def test_scale_out_compose_runs_gateways_and_workers_on_redis() -> None:
+    services = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]
+    assert services["worker"]["command"] == ["worker"]
+    assert services["gateway-telegram"]["command"] == ["gateway", "--platform", "telegram"]
+    assert services["gateway-discord"]["command"] == ["gateway", "--platform", "discord"]
+    assert "--appendonly" in services["redis"]["command"]
+    for name in ("worker", "gateway-telegram", "gateway-discord"):
+        service = services[name]
+        assert service["environment"]["STORE_URL"] == "redis://redis:6379/0"
+        assert "ports" not in service or name == "gateway-telegram"  # workers scale freely
+    assert services["gateway-telegram"]["environment"]["TELEGRAM_MODE"] == "webhook"
+    example = (ROOT / ".env.example").read_text()
+    assert re.search(r"^COMPOSE_PROFILES=telegram,discord$", example, re.MULTILINE)

@@ -16,13 +16,13 @@ import pytest
 
 from adapters.redis_store import RedisStore
 from adapters.telegram.webhook import SECRET_HEADER
+from bench.redis_server import free_port
 from core.jobs import Job, JobState
 from core.simulator import Simulator, Timing
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.adapters.telegram.harness import BOT_TOKEN
 from tests.bot.test_recovery import environment, imagine
 from tests.conftest import OTHER_TOKEN, TOKEN
-from tests.redis_server import free_port
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -1,4 +1,5 @@
-"""A real Redis for the tests: the one REDIS_URL names, or a `redis-server` of our own.
+"""A real Redis for the tests and the benchmarks: the one REDIS_URL names, or a `redis-server`
+of our own.
 
 Each test gets its own key prefix and its keys are deleted after it, so a shared server
 (REDIS_URL, e.g. the machine's 127.0.0.1:6379) is never flushed."""
@@ -11,7 +12,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 import redis
@@ -30,7 +31,9 @@ def start_server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""]
     command += ["--appendonly", "no", "--dir", str(directory)]
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(  # noqa: S603 - our own command line
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     url = f"redis://127.0.0.1:{port}/0"
     client = redis.Redis.from_url(url)
     for _ in range(100):
@@ -43,7 +46,7 @@ def start_server(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
     return server, url
 
 
-def server_url(directory: Path) -> Iterator[str]:
+def server_url(directory: Path) -> Generator[str, None, None]:
     """The session's Redis URL; a server started here stops with the session."""
     named = os.environ.get("REDIS_URL")
     if named:
