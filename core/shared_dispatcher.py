@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.clock import Clock
 from core.errors import TaskNotFound
@@ -22,6 +22,7 @@ log = logging.getLogger("imagine.dispatcher")
 
 IDLE_WAIT_SECONDS = 0.5  # an idle worker looks again at least this often
 MAX_BEAT_SECONDS = 2.0  # a cancel from another process is seen within this
+RETRY_SECONDS = 1.0  # after a failed round of claims, renewals or take-overs
 
 
 class SharedDispatcher:
@@ -104,9 +105,22 @@ class SharedDispatcher:
         if not self.claiming:
             await asyncio.Event().wait()
         try:
-            await asyncio.gather(self._claims(), self._heartbeats(), self._take_overs())
+            await asyncio.gather(
+                self._keep_going("claiming", self._claim_round),
+                self._keep_going("renewing leases", self._heartbeat),
+                self._keep_going("taking over", self._take_over_round),
+            )
         finally:
             await self.stop()
+
+    async def _keep_going(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
+        """A lost connection to the store pauses a loop; it never ends it."""
+        while True:
+            try:
+                await step()
+            except Exception:
+                log.exception("%s failed; trying again in %.0f s", what, RETRY_SECONDS)
+                await self._clock.sleep(RETRY_SECONDS)
 
     def wake(self) -> None:
         """Claims are looked for at least every IDLE_WAIT_SECONDS anyway."""
@@ -124,35 +138,30 @@ class SharedDispatcher:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _claims(self) -> None:
-        while True:
-            while self._has_room():
-                lease = await self._queue.claim(
-                    self.worker, self._caps(), self._rooms(), self._day()
-                )
-                if lease is None:
-                    break
+    async def _claim_round(self) -> None:
+        while self._has_room():
+            lease = await self._queue.claim(self.worker, self._caps(), self._rooms(), self._day())
+            if lease is None:
+                break
+            await self._begin(lease)
+        await self._queue.wait_for_work(IDLE_WAIT_SECONDS)
+
+    async def _take_over_round(self) -> None:
+        if self._has_room():
+            room = self._max_jobs - len(self._running)
+            for lease in await self._queue.take_over(self.worker, room):
+                log.warning("taking over job %s from a worker that stopped", lease.job_id)
                 await self._begin(lease)
-            await self._queue.wait_for_work(IDLE_WAIT_SECONDS)
+        await self._clock.sleep(self._beat)
 
-    async def _take_overs(self) -> None:
-        while True:
-            if self._has_room():
-                room = self._max_jobs - len(self._running)
-                for lease in await self._queue.take_over(self.worker, room):
-                    log.warning("taking over job %s from a worker that stopped", lease.job_id)
-                    await self._begin(lease)
-            await self._clock.sleep(self._beat)
-
-    async def _heartbeats(self) -> None:
-        while True:
-            await self._clock.sleep(self._beat)
-            renewal = await self._queue.renew(self.worker, list(self._running))
-            for job_id in renewal.lost:
-                log.error("job %s was taken over by another worker; stopping here", job_id)
-                self._stop(job_id, cancelled=False)
-            for job_id in renewal.cancel:
-                self._stop(job_id, cancelled=True)
+    async def _heartbeat(self) -> None:
+        await self._clock.sleep(self._beat)
+        renewal = await self._queue.renew(self.worker, list(self._running))
+        for job_id in renewal.lost:
+            log.error("job %s was taken over by another worker; stopping here", job_id)
+            self._stop(job_id, cancelled=False)
+        for job_id in renewal.cancel:
+            self._stop(job_id, cancelled=True)
 
     def _has_room(self) -> bool:
         return not self._paused and len(self._running) < self._max_jobs
