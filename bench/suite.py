@@ -33,13 +33,13 @@ class Mode:
 
 MODES = {
     "quick": Mode(
-        DeliveryConfig(scale=0.1, tasks=60, warmup=10, slots=15),
+        DeliveryConfig(scale=0.1, tasks=45, warmup=10, slots=15),
         LoadConfig(jobs=1000, in_flight=200, users=200, probes=100),
         1000,
         ImageConfig(repeats=2, off_loop=50, on_loop=5),
         ThroughputConfig(jobs=300, users=50, slots=32),
-        FairnessConfig(run_seconds=0.2, slots=2),
-        ScaleConfig(jobs=80),
+        FairnessConfig(run_seconds=0.15, slots=2),
+        ScaleConfig(jobs=60, workers=(1, 2)),  # the full mode adds 4 workers
     ),
     "full": Mode(
         DeliveryConfig(scale=0.1, tasks=300, warmup=20, slots=15),

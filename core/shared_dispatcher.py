@@ -99,7 +99,8 @@ class SharedDispatcher:
             return
         for job in jobs:
             if await self._queue.adopt(self.worker, job):
-                self._start(job, Lease(job.id, job.token or ""))
+                # Read again: another worker may have finished it since `jobs` was read.
+                await self._begin(Lease(job.id, job.token or ""))
 
     async def run(self) -> None:
         if not self.claiming:
