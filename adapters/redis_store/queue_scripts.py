@@ -21,18 +21,31 @@ local function wake()
   redis.call('LPUSH', P .. 'wake', '1')
   redis.call('LTRIM', P .. 'wake', 0, 15)
 end
+local function less_busy(field)
+  if redis.call('HINCRBY', P .. 'busy', field, -1) <= 0 then
+    redis.call('HDEL', P .. 'busy', field)
+  end
+end
+local function release(id)
+  -- Give back what the job's hold counted: its slot and its user's and chat's turns.
+  local holder = redis.call('HGET', P .. 'holder', id)
+  if not holder then return end
+  local token, user, chat = string.match(holder, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')
+  less_busy('user:' .. user)
+  less_busy('chat:' .. chat)
+  if token ~= '' then redis.call('SREM', P .. 'slots:' .. token, id) end
+  redis.call('ZREM', P .. 'running', id)
+  redis.call('HDEL', P .. 'owner', id)
+  redis.call('HDEL', P .. 'holder', id)
+end
 local function hold(id, worker, until_, token, user, chat)
+  release(id)  -- a job sent back in line (its token refused it) may still count as held
   redis.call('HINCRBY', P .. 'busy', 'user:' .. user, 1)
   redis.call('HINCRBY', P .. 'busy', 'chat:' .. chat, 1)
   if token ~= '' then redis.call('SADD', P .. 'slots:' .. token, id) end
   redis.call('ZADD', P .. 'running', until_, id)
   redis.call('HSET', P .. 'owner', id, worker)
   redis.call('HSET', P .. 'holder', id, token .. '\\n' .. user .. '\\n' .. chat)
-end
-local function less_busy(field)
-  if redis.call('HINCRBY', P .. 'busy', field, -1) <= 0 then
-    redis.call('HDEL', P .. 'busy', field)
-  end
 end
 """
 
@@ -166,14 +179,7 @@ FINISH = (
     + """
 local id = ARGV[3]
 if redis.call('HGET', P .. 'owner', id) ~= ARGV[2] then return 0 end
-local holder = redis.call('HGET', P .. 'holder', id)
-local token, user, chat = string.match(holder, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')
-less_busy('user:' .. user)
-less_busy('chat:' .. chat)
-if token ~= '' then redis.call('SREM', P .. 'slots:' .. token, id) end
-redis.call('ZREM', P .. 'running', id)
-redis.call('HDEL', P .. 'owner', id)
-redis.call('HDEL', P .. 'holder', id)
+release(id)
 redis.call('SREM', P .. 'cancel', id)
 wake()
 return 1

@@ -169,3 +169,23 @@ async def test_two_workers_claiming_at_once_never_share_a_job(
     first, second = await asyncio.gather(*(worker(f"w{i}") for i in range(2)))
     assert sorted(first + second) == sorted(one.id for one in jobs)
     assert not set(first) & set(second)
+
+
+async def test_a_job_sent_back_in_line_is_counted_once(
+    store: RedisStore, queue: RedisJobQueue
+) -> None:
+    one = job(user="tg:a")
+    await add(store, one)
+    two_each = Caps({0: 2})
+    await queue.claim("w1", two_each, PLENTY, DAY)
+    # Its token answered 401 before a task existed: the runner puts it back in line, and
+    # another worker may claim it before the first one has let go of it.
+    assert await store.save(one.moved(JobState.QUEUED, 3.0, token=None))
+    again = await queue.claim("w2", two_each, PLENTY, DAY)
+    assert again is not None and again.job_id == one.id
+    busy = f"{store.prefix}busy"
+    assert await store.client.hgetall(busy) == {"user:tg:a": "1", "chat:tg:-100": "1"}
+    await queue.finish("w1", one.id)  # w1 no longer holds it: nothing changes
+    assert await queue.held() == 1
+    await queue.finish("w2", one.id)
+    assert await queue.held() == 0 and not await store.client.hgetall(busy)
