@@ -148,7 +148,7 @@ async def queue_and_wait(
             ]
             ids = [receipt.jobs[0].id for receipt in receipts]
             async with asyncio.timeout(600):
-                while await store.client.zcard(f"{prefix}open"):  # noqa: ASYNC110 - other processes
+                while await store.client.zcard(store.key("open")):  # noqa: ASYNC110 - other processes
                     await asyncio.sleep(0.05)
             return await store.jobs(ids)
     finally:

@@ -11,7 +11,7 @@ that has room today.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from core.jobs import Job
@@ -58,7 +58,6 @@ class WaitingLine:
     jobs: list[Job]
     arrivals: list[int]
     last_served: int = -1
-    user: str = field(default="")
 
 
 class SharedQueue(Protocol):

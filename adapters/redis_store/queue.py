@@ -87,16 +87,16 @@ class RedisJobQueue:
         return bool(await self._request_cancel(args=[self._prefix, job_id]))
 
     async def wait_for_work(self, seconds: float) -> None:
-        await answer(self._redis.blpop([self._key("wake")], timeout=seconds))
+        await answer(self._redis.blpop([self._store.key("wake")], timeout=seconds))
 
     async def lines(self) -> list[WaitingLine]:
-        users = sorted(texts(await answer(self._redis.smembers(self._key("waiters")))))
+        users = sorted(texts(await answer(self._redis.smembers(self._store.key("waiters")))))
         if not users:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for user in users:
-                pipe.zrange(self._key("waiting", user), 0, -1, withscores=True)
-            pipe.hmget(self._key("served"), users)
+                pipe.zrange(self._store.key("waiting", user), 0, -1, withscores=True)
+            pipe.hmget(self._store.key("served"), users)
             *waiting, served = await pipe.execute()
         ids = [texts(job_id for job_id, _ in line) for line in waiting]
         jobs = {job.id: job for job in await self._store.jobs([i for line in ids for i in line])}
@@ -107,20 +107,16 @@ class RedisJobQueue:
                     int(seq) for i, (_, seq) in zip(line_ids, line, strict=True) if i in jobs
                 ],
                 last_served=int(turn) if turn is not None else -1,
-                user=user,
             )
-            for user, line_ids, line, turn in zip(users, ids, waiting, served, strict=True)
+            for line_ids, line, turn in zip(ids, waiting, served, strict=True)
         ]
 
     async def held(self) -> int:
-        return int(await self._redis.zcard(self._key("running")))
+        return int(await self._redis.zcard(self._store.key("running")))
 
     @property
     def _ttl(self) -> str:
         return repr(self.lease_seconds)
-
-    def _key(self, *parts: str) -> str:
-        return self._prefix + ":".join(parts)
 
 
 def _blank(value: float | None) -> str:

@@ -102,7 +102,7 @@ class RedisStore:
     async def exclusive(self, role: str, ttl: int = 30) -> AsyncIterator[None]:
         """Hold `role` alone among the processes on this Redis (a lease renewed every ttl/3
         seconds, so a killed holder frees it within `ttl`); `RoleTaken` if another has it."""
-        key, owner = self._key("lease", role), uuid.uuid4().hex
+        key, owner = self.key("lease", role), uuid.uuid4().hex
         if not await self._redis.set(key, owner, nx=True, ex=ttl):
             raise RoleTaken(role)
         renewal = asyncio.create_task(self._renew(key, owner, ttl))
@@ -122,10 +122,10 @@ class RedisStore:
     async def first_sight(self, kind: str, key: str, remember: int = 86_400) -> bool:
         """True the first time any process asks about `key` within `remember` seconds (a
         Telegram update that reached two webhook receivers is handled once)."""
-        return bool(await self._redis.set(self._key("seen", kind, key), "1", nx=True, ex=remember))
+        return bool(await self._redis.set(self.key("seen", kind, key), "1", nx=True, ex=remember))
 
     async def get(self, job_id: str) -> Job | None:
-        data = await answer(self._redis.hget(self._key("job", job_id), "data"))
+        data = await answer(self._redis.hget(self.key("job", job_id), "data"))
         return from_document(text(data)) if data else None
 
     async def save(self, job: Job, expected: Sequence[JobState] = ()) -> bool:
@@ -134,36 +134,36 @@ class RedisStore:
         return bool(await self._save(args=args))
 
     async def batch(self, batch_id: str) -> list[Job]:
-        return await self.jobs(texts(await self._redis.zrange(self._key("batch", batch_id), 0, -1)))
+        return await self.jobs(texts(await self._redis.zrange(self.key("batch", batch_id), 0, -1)))
 
     async def unfinished(self) -> list[Job]:
-        return await self.jobs(texts(await self._redis.zrange(self._key("open"), 0, -1)))
+        return await self.jobs(texts(await self._redis.zrange(self.key("open"), 0, -1)))
 
     async def history(self, user: str, limit: int) -> list[Job]:
-        ids = texts(await self._redis.zrevrange(self._key("user", user), 0, max(limit, 1) - 1))
+        ids = texts(await self._redis.zrevrange(self.key("user", user), 0, max(limit, 1) - 1))
         jobs = await self.jobs(ids[:limit])
         return sorted(jobs, key=lambda job: (-job.created_at, job.id))
 
     async def usage(self, user: str, chat: str, day: str) -> Usage:
         fields = (f"user:{user}", f"chat:{chat}", "global")
-        values = await answer(self._redis.hmget(self._key("usage", day), list(fields)))
+        values = await answer(self._redis.hmget(self.key("usage", day), list(fields)))
         user_used, chat_used, global_used = (float(value or 0) for value in values)
         return Usage(user_used, chat_used, global_used)
 
     async def token_usage(self, day: str) -> dict[str, float]:
         spent = {
             text(k): float(v)
-            for k, v in (await answer(self._redis.hgetall(self._key("usage", day)))).items()
+            for k, v in (await answer(self._redis.hgetall(self.key("usage", day)))).items()
         }
         tokens = {k.removeprefix("token:"): v for k, v in spent.items() if k.startswith("token:")}
         return {token: total for token, total in tokens.items() if total > 1e-9}
 
     async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None:
-        value = await answer(self._redis.hget(self._key("settings", namespace), key))
+        value = await answer(self._redis.hget(self.key("settings", namespace), key))
         return dict(json.loads(text(value))) if value else None
 
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
-        name = self._key("settings", namespace)
+        name = self.key("settings", namespace)
         if value is None:
             await answer(self._redis.hdel(name, key))
         else:
@@ -178,11 +178,12 @@ class RedisStore:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for job_id in ids:
-                pipe.hget(self._key("job", job_id), "data")
+                pipe.hget(self.key("job", job_id), "data")
             documents = await pipe.execute()
         return [from_document(text(data)) for data in documents if data]
 
-    def _key(self, *parts: str) -> str:
+    def key(self, *parts: str) -> str:
+        """A key under this store's prefix (the shared queue's keys too)."""
         return self._prefix + ":".join(parts)
 
 

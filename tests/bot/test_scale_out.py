@@ -120,7 +120,7 @@ async def test_gateway_and_two_workers_survive_a_killed_worker(
                 for i in range(2)
             ]
             victim = workers[0]
-            killed = await kill_while_polling(store, redis_prefix, victim)
+            killed = await kill_while_polling(store, victim)
             await api.wait_for("sendPhoto", count=40, within=90)
             await asyncio.sleep(1.0)  # time for a second delivery, if there were one
 
@@ -165,13 +165,11 @@ async def until_async(measure, target: int, within: float) -> None:  # type: ign
             await asyncio.sleep(0.05)
 
 
-async def kill_while_polling(
-    store: RedisStore, prefix: str, victim: asyncio.subprocess.Process
-) -> str:
+async def kill_while_polling(store: RedisStore, victim: asyncio.subprocess.Process) -> str:
     """SIGKILL the worker once it holds a job whose task ModelScope is running."""
     async with asyncio.timeout(30):
         while True:
-            owners = await store.client.hgetall(f"{prefix}owner")
+            owners = await store.client.hgetall(store.key("owner"))
             jobs = {job.id: job for job in await store.jobs(list(owners))}
             polling = owned_by(victim.pid, owners, jobs)
             if polling:
