@@ -16,19 +16,19 @@ from pathlib import Path
 import aiohttp
 
 from bot.wiring import EngineConfig, build_engines
-from core.assembly import Core, Sharing, assemble
-from core.catalog import load_catalog
 from core.clock import SystemClock
-from core.dispatcher import Dispatcher
-from core.jobs import GenerationRequest, Job
-from core.notifier import EventKind, JobEvent, MemoryNotifier
-from core.policy import Policy
-from core.polling import PollPolicy
-from core.quotas import QuotaLimits
+from core.execution.polling import PollPolicy
+from core.jobs.events import EventKind, JobEvent, MemoryNotifier
+from core.jobs.job import GenerationRequest, Job
+from core.requests.catalog import load_catalog
+from core.requests.validation import ParamsInput
+from core.scheduling.dispatcher import Dispatcher
 from core.secret import Secret
-from core.store import Store
-from core.store.sqlite import SqliteStore
-from core.validation import ParamsInput
+from core.service.core import Core, Sharing, assemble
+from core.service.policy import Policy
+from core.service.quotas import QuotaLimits
+from core.stores import Store
+from core.stores.sqlite import SqliteStore
 
 PLATFORM = "bench"
 TOKEN = "ms-bench-token"  # noqa: S105 (the simulator takes any ms- token)

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import mean, median, percentile, pipeline
-from core.adaptive_polling import AdaptivePolicy, AdaptiveSettings
-from core.polling import FixedInterval, PollPolicy
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
+from core.execution.polling import FixedInterval, PollPolicy
 
 WORKLOADS = {
     "two-phase": Timing(queue_mean=5.0, run_mean=12.0, run_sd=1.5),

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import mean, open_policy, pipeline
-from core.fairqueue import FairQueue, _UserLine
-from core.polling import FixedInterval
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.execution.polling import FixedInterval
+from core.scheduling.fairqueue import FairQueue, _UserLine
 
 HEAVY_JOBS, LIGHT_USERS = 50, 10
 

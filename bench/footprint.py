@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 
 KIB = 1024
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,8 +13,8 @@ from pathlib import Path
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bench.common import pipeline, rss_bytes
-from core.adaptive_polling import AdaptivePolicy
-from core.i18n import load_translator
+from core.delivery.i18n import load_translator
+from core.execution.adaptive_polling import AdaptivePolicy
 from core.secret import Secret
 
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.common import LoopLag, median, ms, percentile
-from core import imagework
-from core.images import FitRules, fit_image
-from core.simulator.render import render_png
+from bot.simulator.render import render_png
+from core.images import workers as imagework
+from core.images.processing import FitRules, fit_image
 
 MIB = 1024 * 1024
 PICTURES = {"photo-like": 24, "noisy": 120}  # grain: the noisy one is above 10 MB as a PNG

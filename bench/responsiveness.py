@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import LoopLag, Pipeline, ms, percentile, pipeline
-from core.adaptive_polling import AdaptivePolicy
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.execution.adaptive_polling import AdaptivePolicy
 
 
 @dataclass(frozen=True)

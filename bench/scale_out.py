@@ -18,15 +18,15 @@ from typing import Any
 
 import aiohttp
 
-from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
-from adapters.redis_store import RedisStore
-from adapters.redis_store.queue import RedisJobQueue
+from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from bench import redis_server
 from bench.common import TOKEN, open_policy, pipeline, request
-from core.assembly import Sharing
-from core.jobs import Job
-from core.polling import FixedInterval
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.execution.polling import FixedInterval
+from core.jobs.job import Job
+from core.service.core import Sharing
+from core.stores.redis import RedisStore
+from core.stores.redis.queue import RedisJobQueue
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import pipeline
-from core.polling import FixedInterval
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.execution.polling import FixedInterval
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
 from bot.wiring import EngineConfig, build_engines
 from core.clock import SystemClock
+from core.delivery.i18n import Translator, load_translator
 from core.errors import (
     ImagineError,
     RateLimited,
@@ -24,7 +25,6 @@ from core.errors import (
     TransportError,
     Unauthorized,
 )
-from core.i18n import Translator, load_translator
 
 PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
 

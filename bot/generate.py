@@ -11,15 +11,15 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from bot.wiring import EngineConfig, build_engines
 from core.clock import SystemClock
-from core.engine import GeneratedImage, ImageEngine, Progress
+from core.delivery.i18n import Translator
 from core.errors import ImagineError, Unauthorized
-from core.i18n import Translator
-from core.params import GenerationParams
+from core.execution.engine import GeneratedImage, ImageEngine, Progress
+from core.requests.params import GenerationParams
 from core.secret import Secret
-from core.simulator import Simulator, Timing
 
 SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it
 DEMO_TIMING = Timing(queue_mean=0.6, run_mean=2.0, run_sd=0.3)

@@ -9,8 +9,8 @@ from typing import Protocol
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from core.assembly import Core
 from core.metrics import JOBS_IN_FLIGHT, QUEUE_WAITING
+from core.service.core import Core
 
 log = logging.getLogger("imagine.health")
 

@@ -9,12 +9,12 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from adapters.redis_store import RedisStore
-from adapters.redis_store.queue import RedisJobQueue
 from bot.settings import Settings
-from core.assembly import Sharing
 from core.errors import ConfigurationError
-from core.store import Store
+from core.service.core import Sharing
+from core.stores import Store
+from core.stores.redis import RedisStore
+from core.stores.redis.queue import RedisJobQueue
 
 
 @dataclass(frozen=True)

@@ -10,29 +10,29 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
-from adapters.cli.notifier import JsonlNotifier
+from adapters.cli.render import PLATFORM as CLI_PLATFORM
+from adapters.cli.render import JsonlNotifier
 from adapters.discord import PLATFORM as DISCORD
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
 from adapters.discord.who import Access
-from adapters.redis_store import RedisStore
 from adapters.telegram import PLATFORM as TELEGRAM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.roles import RUN, Role, sharing_for
 from bot.settings import Settings
 from bot.wiring import EngineConfig, build_engines
-from core import imagework
-from core.assembly import Core, assemble
-from core.catalog import load_catalog
 from core.clock import SystemClock
+from core.delivery.i18n import load_translator
 from core.errors import ConfigurationError
-from core.i18n import load_translator
-from core.moderation import PromptFilter
-from core.policy import Policy, Tier
-from core.quotas import QuotaLimits
+from core.images import workers as imagework
+from core.requests.catalog import load_catalog
+from core.requests.moderation import PromptFilter
 from core.secret import Secret
-from core.store import Store
-from core.store.sqlite import SqliteStore
+from core.service.core import Core, assemble
+from core.service.policy import Policy, Tier
+from core.service.quotas import QuotaLimits
+from core.stores import Store
+from core.stores.redis import RedisStore
+from core.stores.sqlite import SqliteStore
 
 
 def policy_from(settings: Settings) -> Policy:

@@ -12,7 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from adapters.cli.notifier import PLATFORM as CLI_PLATFORM
+from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.discord import PLATFORM as DISCORD
 from adapters.telegram import PLATFORM as TELEGRAM
 from bot.health import Connected, HealthServer
@@ -20,11 +20,11 @@ from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
 from bot.runtime import core_from, events_path, start_adapters
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
-from core.assembly import Core
+from core.delivery.i18n import load_translator
 from core.errors import ConfigurationError, ImagineError
-from core.i18n import load_translator
-from core.jobs import GenerationRequest
-from core.validation import ParamsInput
+from core.jobs.job import GenerationRequest
+from core.requests.validation import ParamsInput
+from core.service.core import Core
 
 log = logging.getLogger("imagine.serve")
 

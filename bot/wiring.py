@@ -9,14 +9,14 @@ from pathlib import Path
 import aiohttp
 
 from bot.settings import Settings
-from core.adaptive_polling import AdaptivePolicy, AdaptiveSettings
 from core.clock import Clock
-from core.download import ImageFetcher
-from core.engine import ImageEngine
+from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
+from core.execution.engine import ImageEngine
+from core.execution.polling import FixedInterval, PollPolicy
+from core.images.download import ImageFetcher
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
-from core.polling import FixedInterval, PollPolicy
 from core.secret import Secret
 
 

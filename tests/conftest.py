@@ -12,19 +12,19 @@ import aiohttp
 import pytest
 
 from bench import redis_server
-from core.assembly import Core, assemble
-from core.catalog import load_catalog
+from bot.simulator import Simulator, Timing
 from core.clock import Clock, SystemClock
-from core.download import ImageFetcher
-from core.engine import ImageEngine
+from core.execution.engine import ImageEngine
+from core.execution.polling import FixedInterval
+from core.images.download import ImageFetcher
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
-from core.policy import Policy
-from core.polling import FixedInterval
+from core.requests.catalog import load_catalog
 from core.secret import Secret
-from core.simulator import Simulator, Timing
-from core.store.port import Store
+from core.service.core import Core, assemble
+from core.service.policy import Policy
+from core.stores.port import Store
 
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"

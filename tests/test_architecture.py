@@ -22,7 +22,7 @@ def imported_modules(package: str) -> dict[str, set[str]]:
 
 
 def test_core_imports_no_platform_sdk_and_no_outer_layer() -> None:
-    forbidden = {"discord", "telegram", "adapters", "bot", "redis"}
+    forbidden = {"discord", "telegram", "adapters", "bot"}
     modules = imported_modules("core")
     assert len(modules) > 10
     for path, names in modules.items():

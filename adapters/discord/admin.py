@@ -15,11 +15,11 @@ from discord.ext import commands
 from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
 from adapters.discord.who import Access, chat_key, locale_of, user_key
-from core.community import member_key
+from core.delivery.i18n import Translator
 from core.errors import ImagineError
-from core.i18n import Translator
-from core.jobs import actor_key
-from core.service import GenerationService
+from core.jobs.job import actor_key
+from core.service.generation import GenerationService
+from core.service.rules import member_key
 
 Amount = app_commands.Range[float, 0, 1_000_000]
 

@@ -11,10 +11,10 @@ import discord
 from adapters.discord import replies
 from adapters.discord.who import Access, locale_of, user_key
 from core.clock import Clock
+from core.delivery.i18n import Translator
 from core.errors import ImagineError
-from core.i18n import Translator
-from core.jobs import Job
-from core.service import GenerationService
+from core.jobs.job import Job
+from core.service.generation import GenerationService
 
 REROLL, EDIT, DETAILS, DELETE = "reroll", "edit", "details", "delete"
 ACTIONS = (REROLL, EDIT, DETAILS, DELETE)

@@ -19,14 +19,14 @@ from adapters.discord.options import (
 )
 from adapters.discord.who import chat_id, chat_key, locale_of, user_key
 from core.clock import Clock
+from core.delivery.i18n import Translator
+from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError
-from core.i18n import Translator
-from core.images import to_data_uri
-from core.imagework import off_loop
-from core.jobs import GenerationRequest
-from core.render import cancel_text, history_text, models_text, queue_text, quota_text
-from core.service import GenerationService
-from core.validation import ParamsInput
+from core.images.processing import to_data_uri
+from core.images.workers import off_loop
+from core.jobs.job import GenerationRequest
+from core.requests.validation import ParamsInput
+from core.service.generation import GenerationService
 
 Choices = list[app_commands.Choice[str]]
 HISTORY_LIMIT = 10

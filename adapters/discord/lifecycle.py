@@ -21,9 +21,9 @@ from adapters.discord.localization import CommandTexts
 from adapters.discord.render import PROGRESS_EVERY_SECONDS, DiscordNotifier
 from adapters.discord.who import Access, locale_of
 from core.clock import Clock
-from core.i18n import Translator
+from core.delivery.i18n import Translator
 from core.secret import Secret
-from core.service import GenerationService
+from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.discord")
 

@@ -13,15 +13,15 @@ import discord
 from adapters.discord.buttons import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
-from core.batches import BatchDelivery
 from core.clock import Clock
-from core.i18n import Translator
-from core.images import FitRules, fit_image
-from core.imagework import off_loop
-from core.jobs import Job
-from core.notifier import EventKind, JobEvent
-from core.render import caption, event_text
-from core.service import GenerationService
+from core.delivery.batches import BatchDelivery
+from core.delivery.i18n import Translator
+from core.delivery.render import caption, event_text
+from core.images.processing import FitRules, fit_image
+from core.images.workers import off_loop
+from core.jobs.events import EventKind, JobEvent
+from core.jobs.job import Job
+from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.discord")
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import discord
 
 from adapters.discord import PLATFORM
-from core.i18n import normalize_locale
-from core.jobs import actor_key
+from core.delivery.i18n import normalize_locale
+from core.jobs.job import actor_key
 
 
 def user_key(interaction: discord.Interaction) -> str:

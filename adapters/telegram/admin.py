@@ -11,12 +11,12 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 from adapters.telegram import PLATFORM
 from adapters.telegram.permissions import Permissions
 from adapters.telegram.who import chat_key, locale_of, message_of, user_id
-from core.community import member_key
+from core.delivery.i18n import Translator
 from core.errors import ImagineError, InvalidParameter
-from core.i18n import Translator
-from core.jobs import actor_key
-from core.service import GenerationService
-from core.validation import parse_float
+from core.jobs.job import actor_key
+from core.requests.validation import parse_float
+from core.service.generation import GenerationService
+from core.service.rules import member_key
 
 Handler = Callable[[Update, list[str]], Awaitable[str]]
 

@@ -10,17 +10,17 @@ from telegram.constants import ChatType
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from adapters.telegram import PLATFORM, keyboards
-from adapters.telegram.flags import parse_imagine
+from adapters.telegram.options import parse_imagine
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
+from core.delivery.i18n import Translator
+from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError, InvalidParameter
-from core.i18n import Translator
-from core.images import to_data_uri
-from core.imagework import off_loop
-from core.jobs import GenerationRequest
-from core.render import cancel_text, history_text, models_text, queue_text, quota_text
-from core.service import GenerationService
+from core.images.processing import to_data_uri
+from core.images.workers import off_loop
+from core.jobs.job import GenerationRequest
+from core.service.generation import GenerationService
 
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
 PRESET_SIZES = ("1024x1024", "1024x768", "768x1024", "1328x1328", "1280x720", "720x1280")

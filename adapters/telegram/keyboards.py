@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from core.i18n import Translator
+from core.delivery.i18n import Translator
 
 VERSION = "v1"
 REROLL, FULL_SIZE, DELETE = "r", "f", "d"

@@ -11,14 +11,14 @@ from telegram import Update
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from adapters.telegram.admin import AdminCommands
-from adapters.telegram.callbacks import Buttons
+from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
 from adapters.telegram.permissions import Permissions
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
-from core.i18n import Translator
+from core.delivery.i18n import Translator
 from core.secret import Secret
-from core.service import GenerationService
+from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.telegram")
 

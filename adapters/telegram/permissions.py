@@ -6,7 +6,7 @@ from telegram import Bot
 from telegram.constants import ChatMemberStatus
 
 from adapters.telegram import PLATFORM
-from core.jobs import actor_key
+from core.jobs.job import actor_key
 
 GROUP_ADMIN = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Message, Update
 
 from adapters.telegram import PLATFORM
-from core.jobs import actor_key
+from core.jobs.job import actor_key
 
 
 def message_of(update: Update) -> Message:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.errors import TaskFailed, TaskTimedOut, TransportError, UpstreamError
+from core.execution.polling import PollPolicy
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
 from core.modelscope.tasks import TaskSnapshot, TaskStatus, parse_task
-from core.params import GenerationParams
-from core.polling import PollPolicy
+from core.requests.params import GenerationParams
 
 log = logging.getLogger("imagine.modelscope")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.images import read_png_text
-from core.simulator import Fault, Simulator, Timing
+from bot.simulator import Fault, Simulator, Timing
+from core.images.processing import read_png_text
 from tests.conftest import TOKEN
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator
+from bot.simulator import Simulator
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import BOT_TOKEN as DISCORD_TOKEN
 from tests.adapters.telegram.fake_api import FakeTelegram

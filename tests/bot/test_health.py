@@ -9,8 +9,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.health import HealthServer
+from bot.simulator import Fault, Simulator
 from core.errors import Restarting
-from core.simulator import Fault, Simulator
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import options
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 from tests.conftest import TOKEN
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))

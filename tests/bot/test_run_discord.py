@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import BOT_TOKEN
 from tests.adapters.discord.payloads import GUILD, options

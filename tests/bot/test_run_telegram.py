@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.adapters.telegram.harness import ALICE, BOT_TOKEN
 from tests.bot.test_recovery import COMMAND, environment

@@ -15,11 +15,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.redis_store import RedisStore
 from adapters.telegram.webhook import SECRET_HEADER
 from bench.redis_server import free_port
-from core.jobs import Job, JobState
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.jobs.job import Job, JobState
+from core.stores.redis import RedisStore
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.adapters.telegram.harness import BOT_TOKEN
 from tests.bot.test_recovery import environment, imagine

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 from tests.bot.test_recovery import delivered, environment, imagine, until
 from tests.conftest import TOKEN
 

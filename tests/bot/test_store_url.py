@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from adapters.redis_store import RedisStore
 from bot.runtime import open_store
 from bot.settings import load_settings
 from core.errors import ConfigurationError
-from core.store.sqlite import SqliteStore
+from core.stores.redis import RedisStore
+from core.stores.sqlite import SqliteStore
 
 
 async def test_redis_and_sqlite_urls_open_their_backends(redis_url: str, tmp_path: Path) -> None:

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import aiohttp
 
-from core.assembly import Core, assemble
-from core.catalog import load_catalog
-from core.jobs import GenerationRequest, Job
-from core.notifier import EventKind, MemoryNotifier
-from core.policy import Policy
-from core.simulator import Simulator
-from core.store.sqlite import SqliteStore
-from core.validation import ParamsInput
+from bot.simulator import Simulator
+from core.jobs.events import EventKind, MemoryNotifier
+from core.jobs.job import GenerationRequest, Job
+from core.requests.catalog import load_catalog
+from core.requests.validation import ParamsInput
+from core.service.core import Core, assemble
+from core.service.policy import Policy
+from core.stores.sqlite import SqliteStore
 from tests.conftest import TOKEN, ShiftedClock, make_engine
 
 FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)

@@ -13,12 +13,12 @@ import aiohttp
 
 from adapters.discord import PLATFORM
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
-from core.assembly import Core
-from core.i18n import load_translator
-from core.policy import Policy
+from bot.simulator import Simulator
+from core.delivery.i18n import load_translator
 from core.secret import Secret
-from core.simulator import Simulator
-from core.store.sqlite import SqliteStore
+from core.service.core import Core
+from core.service.policy import Policy
+from core.stores.sqlite import SqliteStore
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.conftest import ShiftedClock, adapter_core
 

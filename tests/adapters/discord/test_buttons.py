@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator
+from bot.simulator import Simulator
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import ADMIN, BOB, MANAGE_GUILD, options
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import ADMIN, ALICE, BOB, MANAGE_GUILD, options, user
 

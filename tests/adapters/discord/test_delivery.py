@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from core.jobs import JobState
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.jobs.job import JobState
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import (
     BOT_TOKEN,

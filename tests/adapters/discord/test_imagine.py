@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from adapters.discord.who import Access
-from core.policy import Policy
-from core.quotas import QuotaLimits
-from core.simulator import Simulator, Timing
+from bot.simulator import Simulator, Timing
+from core.service.policy import Policy
+from core.service.quotas import QuotaLimits
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import CHANNEL, OTHER_CHANNEL, options
 

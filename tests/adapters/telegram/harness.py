@@ -13,12 +13,12 @@ import aiohttp
 
 from adapters.telegram import PLATFORM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
-from core.assembly import Core
-from core.i18n import load_translator
-from core.policy import Policy
+from bot.simulator import Simulator
+from core.delivery.i18n import load_translator
 from core.secret import Secret
-from core.simulator import Simulator
-from core.store.sqlite import SqliteStore
+from core.service.core import Core
+from core.service.policy import Policy
+from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.conftest import ShiftedClock, adapter_core
 

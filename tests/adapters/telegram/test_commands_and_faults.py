@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from core.jobs import JobState
-from core.policy import Policy
-from core.quotas import QuotaLimits
+from bot.simulator import Fault as SimFault
+from bot.simulator import Timing
+from core.jobs.job import JobState
 from core.secret import Secret
-from core.simulator import Fault as SimFault
-from core.simulator import Timing
+from core.service.policy import Policy
+from core.service.quotas import QuotaLimits
 from tests.adapters.telegram.fake_api import FakeTelegram, Fault
 from tests.adapters.telegram.harness import ALICE, BOB, BOT_TOKEN, GROUP, telegram_world
 

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from adapters.telegram.keyboards import encode
-from core.jobs import JobState
+from core.jobs.job import JobState
 from tests.adapters.telegram.harness import ALICE, BOB, GROUP, telegram_world
 
 pytestmark = pytest.mark.timeout(60)

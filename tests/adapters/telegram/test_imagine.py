@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.simulator import Fault as SimFault
-from core.simulator import Simulator
+from bot.simulator import Fault as SimFault
+from bot.simulator import Simulator
 from tests.adapters.telegram.harness import ALICE, telegram_world
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,6 +9,7 @@ import dataclasses
 
 import pytest
 
+from bot.simulator import Fault, Simulator, Timing
 from core.errors import (
     BadRequest,
     QuotaExhausted,
@@ -19,13 +20,12 @@ from core.errors import (
     TransportError,
     Unauthorized,
 )
+from core.execution.polling import FixedInterval
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
-from core.params import GenerationParams, LoraWeight, Size
-from core.polling import FixedInterval
+from core.requests.params import GenerationParams, LoraWeight, Size
 from core.secret import Secret
-from core.simulator import Fault, Simulator, Timing
 from tests.conftest import OTHER_TOKEN, TOKEN, RecordingClock, fast_backoff, make_client
 
 PARAMS = GenerationParams("Tongyi-MAI/Z-Image-Turbo", "a red fox", Size(1024, 1024), seed=7)

@@ -1,0 +1,109 @@
+"""Button presses: reroll, full size, delete, and the /settings choices."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from telegram import CallbackQuery, Update
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes
+
+from adapters.telegram import keyboards
+from adapters.telegram.permissions import Permissions
+from adapters.telegram.render import TelegramNotifier
+from adapters.telegram.target import ReplyTarget
+from adapters.telegram.who import locale_of, user_id, user_key
+from core.delivery.i18n import Translator
+from core.errors import ImagineError
+from core.service.generation import GenerationService
+
+
+class Buttons:
+    def __init__(
+        self,
+        service: GenerationService,
+        translator: Translator,
+        notifier: TelegramNotifier,
+        permissions: Permissions,
+    ) -> None:
+        self._service = service
+        self._t = translator
+        self._notifier = notifier
+        self._permissions = permissions
+        self._actions = {
+            keyboards.REROLL: self._reroll,
+            keyboards.FULL_SIZE: self._full_size,
+            keyboards.DELETE: self._delete,
+            keyboards.SET_MODEL: self._set_model,
+            keyboards.SET_SIZE: self._set_size,
+        }
+
+    def register(self, app: Application) -> None:  # type: ignore[type-arg]
+        app.add_handler(CallbackQueryHandler(self.pressed, pattern=rf"^{keyboards.VERSION}:"))
+
+    async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        press = keyboards.decode(query.data or "") if query else None
+        if query is None or press is None or press.action not in self._actions:
+            return
+        try:
+            answer = await self._actions[press.action](update, query, press.argument)
+        except ImagineError as error:
+            await query.answer(self._t.error(locale_of(update), error), show_alert=True)
+            return
+        await query.answer(answer or None, show_alert=bool(answer))
+
+    async def _reroll(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        message = query.message
+        if message is None:
+            return ""
+        locale = locale_of(update)
+        status = await query.get_bot().send_message(
+            message.chat.id,
+            self._t.text(locale, "status.accepted"),
+            message_thread_id=getattr(message, "message_thread_id", None),
+        )
+        target = ReplyTarget(message.chat.id, status.message_id, message.message_id)
+        try:
+            await self._service.reroll(user_key(update), job_id, target.encode())
+        except ImagineError as error:
+            await self._notifier.show_status(target, self._t.error(locale, error))
+        return ""
+
+    async def _full_size(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        job = await self._service.job(job_id)
+        message = query.message
+        if job is None or not job.result_path or message is None:
+            return self._t.text(locale_of(update), "error.job_not_found", job_id=job_id)
+        path = Path(job.result_path)
+        data = await asyncio.to_thread(path.read_bytes)
+        await query.get_bot().send_document(
+            message.chat.id, data, filename=path.name, reply_to_message_id=message.message_id
+        )
+        return ""
+
+    async def _delete(self, update: Update, query: CallbackQuery, argument: str) -> str:
+        job_id, _, album_message = argument.partition(".")
+        job, message = await self._service.job(job_id), query.message
+        if job is None or message is None:
+            return ""
+        allowed = job.user == user_key(update) or await self._permissions.is_admin_here(
+            query.get_bot(), message.chat.id, user_id(update)
+        )
+        if not allowed:
+            return self._t.text(locale_of(update), "delete.not_yours")
+        target = int(album_message) if album_message else message.message_id
+        await query.get_bot().delete_message(message.chat.id, target)
+        return ""
+
+    async def _set_model(self, update: Update, query: CallbackQuery, alias: str) -> str:
+        user = user_key(update)
+        try:
+            await self._service.rules.set_defaults(user, model=alias)
+        except ImagineError:  # the saved size does not fit the new model: drop the size
+            await self._service.rules.set_defaults(user, model=alias, size=None)
+        return self._t.text(locale_of(update), "settings.saved", field="model", value=alias)
+
+    async def _set_size(self, update: Update, query: CallbackQuery, size: str) -> str:
+        await self._service.rules.set_defaults(user_key(update), size=size)
+        return self._t.text(locale_of(update), "settings.saved", field="size", value=size)

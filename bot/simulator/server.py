@@ -1,0 +1,316 @@
+"""The simulator's HTTP server: ModelScope's two image endpoints, plus a control API.
+
+Control API (not part of ModelScope): `POST /_sim/faults` with `{"faults": [...]}`,
+`GET /_sim/stats`, `POST /_sim/reset`, and the output images under `/_sim/images/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from bot.simulator.faults import Fault, FaultPlan, Target
+from bot.simulator.render import render_png
+from bot.simulator.rules import check_submit
+from bot.simulator.timing import Timing
+
+SYNC_REFUSED = (
+    "image-gen task currently does not support synchronous calls, "
+    "please set X-ModelScope-Async-Mode: true"
+)
+
+
+@dataclass
+class SimTask:
+    task_id: str
+    token: str
+    body: dict[str, Any]
+    created: float
+    queue_seconds: float
+    run_seconds: float
+    fault: Fault | None = None
+    polls: int = 0
+    seen_done_at: float | None = None  # the first poll that answered SUCCEED or FAILED
+
+    def status(self, now: float) -> str:
+        age = now - self.created
+        if self.fault is not None and self.fault.kind == "stuck":
+            return "PROCESSING"
+        if age < self.queue_seconds:
+            return "PENDING"
+        if age < self.queue_seconds + 0.9 * self.run_seconds:
+            return "RUNNING"
+        if age < self.queue_seconds + self.run_seconds:
+            return "PROCESSING"
+        return "FAILED" if self.fault is not None and self.fault.kind == "fail" else "SUCCEED"
+
+    @property
+    def ends_at(self) -> float:
+        return self.created + self.queue_seconds + self.run_seconds
+
+    def active(self, now: float) -> bool:
+        """Still holding one of its token's concurrency slots."""
+        stuck = self.fault is not None and self.fault.kind == "stuck"
+        return stuck or self.ends_at > now
+
+
+@dataclass
+class SimStats:
+    submits: int = 0
+    accepted: int = 0
+    polls: int = 0
+    downloads: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+    submits_by_token: Counter[str] = field(default_factory=Counter)
+
+
+class Simulator:
+    """An in-process ModelScope; `async with Simulator() as sim:` serves on `sim.base_url`."""
+
+    def __init__(
+        self,
+        tokens: frozenset[str] | None = None,
+        timing: Timing | None = None,
+        concurrency_per_token: int = 1,
+        seed: int = 0,
+        report_time_taken: bool = True,
+        extra_models: dict[str, str] | None = None,
+    ) -> None:
+        self.tokens = tokens  # None: any token that starts with "ms-"
+        self.timing = timing or Timing()
+        self.concurrency = concurrency_per_token
+        self.report_time_taken = report_time_taken
+        self.extra_models = extra_models or {}
+        self.faults = FaultPlan()
+        self.stats = SimStats()
+        self.tasks: dict[str, SimTask] = {}
+        self._rng = random.Random(seed)
+        self._ids = itertools.count(5075521)
+        self._images: dict[str, bytes] = {}
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=32 * 1024 * 1024)
+        app.router.add_post("/v1/images/generations", self._submit)
+        app.router.add_get("/v1/tasks/{task_id}", self._poll)
+        app.router.add_get("/_sim/images/{name}", self._image)
+        app.router.add_post("/_sim/faults", self._add_faults)
+        app.router.add_get("/_sim/stats", self._stats)
+        app.router.add_post("/_sim/reset", self._reset)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = self._runner.addresses[0][1]
+        self.base_url = f"http://{host}:{bound}/"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Simulator:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # --- ModelScope endpoints -------------------------------------------------------
+
+    async def _admit(self, request: web.Request, target: Target) -> str | web.StreamResponse:
+        """The caller's token, or the answer that ends the request (401 or a fault)."""
+        token = self._token(request)
+        if token is None:
+            return _error(401, "Invalid API token, please check your token")
+        faulty = await self._apply_fault(target, request)
+        return token if faulty is None else faulty
+
+    async def _submit(self, request: web.Request) -> web.StreamResponse:
+        self.stats.submits += 1
+        token = await self._admit(request, "submit")
+        if isinstance(token, web.StreamResponse):
+            return token
+        if request.headers.get("X-ModelScope-Async-Mode", "").lower() != "true":
+            return _error(400, SYNC_REFUSED)
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _error(400, "request body is not valid JSON")
+        if (problem := check_submit(body, self.extra_models)) is not None:
+            return self._reject(400, problem, "invalid")
+        if self._busy(token):
+            return self._reject(429, "Request limit exceeded.", "concurrency")
+        return web.json_response(self._accept(token, body))
+
+    def _accept(self, token: str, body: dict[str, Any]) -> dict[str, str]:
+        task_id = str(next(self._ids))
+        queue, run = self.timing.draw(self._rng)
+        fault = self.faults.take("task")
+        self.tasks[task_id] = SimTask(task_id, token, body, time.monotonic(), queue, run, fault)
+        self.stats.accepted += 1
+        self.stats.submits_by_token[_label(token)] += 1
+        return {"task_id": task_id, "request_id": _request_id()}
+
+    async def _poll(self, request: web.Request) -> web.StreamResponse:
+        self.stats.polls += 1
+        token = await self._admit(request, "poll")
+        if isinstance(token, web.StreamResponse):
+            return token
+        task = self.tasks.get(request.match_info["task_id"])
+        typed = request.headers.get("X-ModelScope-Task-Type") == "image_generation"
+        if task is None or task.token != token or not typed:
+            return _error(404, "task not found")
+        task.polls += 1
+        return web.json_response(self._task_answer(task, request))
+
+    def _task_answer(self, task: SimTask, request: web.Request) -> dict[str, Any]:
+        now = time.monotonic()
+        status = task.status(now)
+        if status in ("SUCCEED", "FAILED") and task.seen_done_at is None:
+            task.seen_done_at = now
+        answer: dict[str, Any] = {
+            "task_id": task.task_id,
+            "request_id": _request_id(),
+            "task_status": status,
+        }
+        if status == "SUCCEED":
+            origin = f"{request.url.scheme}://{request.host}"
+            answer["output_images"] = [f"{origin}/_sim/images/{task.task_id}.png"]
+            if self.report_time_taken:
+                answer["time_taken"] = round(task.run_seconds * 1000, 2)
+        elif status == "FAILED" and task.fault is not None:
+            answer["errors"] = {"code": task.fault.code, "message": task.fault.message}
+        else:
+            answer["outputs"] = {}
+        return answer
+
+    async def _image(self, request: web.Request) -> web.StreamResponse:
+        self.stats.downloads += 1
+        if (faulty := await self._apply_fault("download", request)) is not None:
+            return faulty
+        task = self.tasks.get(request.match_info["name"].removesuffix(".png"))
+        if task is None or task.status(time.monotonic()) != "SUCCEED":
+            return web.Response(status=404, text="no such object")
+        data = await self._picture(task)
+        return web.Response(body=data, content_type="image/png")
+
+    async def _picture(self, task: SimTask) -> bytes:
+        # One render per prompt, seed and size (the picture depends on nothing else), so a
+        # benchmark that repeats one request measures the bot, not the simulator's Pillow.
+        size = str(task.body.get("size", "1024x1024"))
+        key = f"{size}|{task.body.get('seed', 0)}|{task.body['prompt']}"
+        if key not in self._images:
+            width, height = (int(s) for s in size.split("x"))
+            self._images[key] = await asyncio.to_thread(
+                render_png, task.body["prompt"], int(task.body.get("seed", 0)), width, height
+            )
+        return self._images[key]
+
+    # --- control API ----------------------------------------------------------------
+
+    async def _add_faults(self, request: web.Request) -> web.Response:
+        data = await request.json()
+        self.faults.add(*(Fault.from_json(item) for item in data["faults"]))
+        return web.json_response({"pending": len(self.faults.pending)})
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        return web.json_response(self.stats_json())
+
+    async def _reset(self, request: web.Request) -> web.Response:
+        self.faults.pending.clear()
+        self.tasks.clear()
+        self._images.clear()
+        self.stats = SimStats()
+        return web.json_response({"ok": True})
+
+    def stats_json(self) -> dict[str, Any]:
+        return {
+            "submits": self.stats.submits,
+            "accepted": self.stats.accepted,
+            "polls": self.stats.polls,
+            "downloads": self.stats.downloads,
+            "rejected": dict(self.stats.rejected),
+            "submits_by_token": dict(self.stats.submits_by_token),
+        }
+
+    # --- helpers --------------------------------------------------------------------
+
+    def _token(self, request: web.Request) -> str | None:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or not token:
+            return None
+        valid = token in self.tokens if self.tokens is not None else token.startswith("ms-")
+        return token if valid else None
+
+    def _busy(self, token: str) -> bool:
+        if self.concurrency <= 0:
+            return False
+        now = time.monotonic()
+        active = sum(1 for t in self.tasks.values() if t.token == token and t.active(now))
+        return active >= self.concurrency
+
+    def _reject(self, status: int, message: str, reason: str) -> web.Response:
+        self.stats.rejected[reason] += 1
+        return _error(status, message)
+
+    async def _apply_fault(self, target: Target, request: web.Request) -> web.StreamResponse | None:
+        fault = self.faults.take(target)
+        if fault is None:
+            return None
+        self.stats.rejected[f"fault:{fault.kind}"] += 1
+        if fault.kind == "delay":
+            await asyncio.sleep(fault.seconds)
+            return None
+        if fault.kind == "reset":
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)
+        if fault.kind == "malformed":
+            return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
+        if fault.kind == "odd_status":
+            task_id = request.match_info.get("task_id", "")
+            return web.json_response({"task_id": task_id, "task_status": fault.message})
+        if fault.kind in ("truncate", "corrupt"):
+            return await _broken_download(request, fault.kind)
+        headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+        return _error(fault.status, fault.message, headers)
+
+
+async def _broken_download(request: web.Request, kind: str) -> web.StreamResponse:
+    if kind == "corrupt":
+        return web.Response(body=b"\x89PNG\r\n\x1a\n" + b"garbage" * 100, content_type="image/png")
+    response = web.StreamResponse(headers={"Content-Length": "100000"})
+    response.content_type = "image/png"
+    await response.prepare(request)
+    await response.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 1000)
+    if request.transport is not None:
+        request.transport.abort()
+    return response
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+    body = {"errors": {"code": status, "message": message}, "request_id": _request_id()}
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _label(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:8]
+
+
+def _request_id() -> str:
+    return f"sim-{random.getrandbits(64):016x}"

@@ -1,0 +1,124 @@
+"""The words of events, quotas and the queue, shared by every adapter."""
+
+from __future__ import annotations
+
+from core.delivery.i18n import Translator
+from core.errors import ImagineError
+from core.jobs.events import EventKind, JobEvent
+from core.jobs.job import Job
+from core.requests.catalog import Catalog
+from core.service.generation import GenerationService, QueueState, QuotaView
+
+
+def event_text(translator: Translator, event: JobEvent) -> str:
+    """The status line (or the caption, for SUCCEEDED) an adapter shows for `event`."""
+    job, locale = event.job, event.job.locale
+    kind = event.kind
+    if kind is EventKind.QUEUED:
+        wait = round(event.estimate or 0)
+        return translator.text(locale, "event.queued", position=event.position, wait=wait)
+    if kind is EventKind.PROGRESS:
+        status = translator.text(locale, f"status.{event.status}") if event.status else ""
+        return translator.text(
+            locale,
+            "event.progress",
+            status=status,
+            elapsed=round(event.elapsed or 0),
+            left=round(event.estimate or 0),
+        )
+    if kind is EventKind.SUCCEEDED:
+        return caption(translator, job)
+    if kind is EventKind.FAILED:
+        return translator.text(locale, "event.failed", reason=failure_reason(translator, job))
+    return translator.text(locale, f"event.{kind.value}")
+
+
+def caption(translator: Translator, job: Job) -> str:
+    seconds = round((job.time_taken_ms or 0) / 1000)
+    return translator.text(
+        job.locale,
+        "event.succeeded",
+        prompt=job.params.prompt,
+        model=job.params.model,
+        size=str(job.params.size),
+        seed=job.params.seed,
+        seconds=seconds,
+    )
+
+
+def failure_reason(translator: Translator, job: Job) -> str:
+    return translator.text(job.locale, job.error_key or "error.internal", **job.error_params)
+
+
+def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
+    if view.exempt:
+        return translator.text(locale, "quota.exempt")
+    lines = []
+    for scope, used in view.used.items():
+        left = view.left[scope]
+        name = translator.text(locale, f"scope.{scope}")
+        key = "quota.unlimited" if left is None else "quota.line"
+        lines.append(
+            translator.text(locale, key, scope=name, used=f"{used:g}", left=f"{left or 0:g}")
+        )
+    lines.append(translator.text(locale, "quota.resets", resets_at=view.resets_at))
+    return "\n".join(lines)
+
+
+def queue_text(translator: Translator, locale: str, state: QueueState) -> str:
+    positions = ", ".join(map(str, state.your_positions)) or translator.text(locale, "queue.none")
+    return translator.text(
+        locale,
+        "queue.view",
+        waiting=state.waiting,
+        running=state.running,
+        positions=positions,
+        wait=round(state.estimated_wait),
+    )
+
+
+def history_text(translator: Translator, locale: str, jobs: list[Job]) -> str:
+    lines = [
+        translator.text(
+            locale,
+            "history.line",
+            job_id=j.id,
+            state=translator.text(locale, f"state.{j.state.value}"),
+            prompt=j.params.prompt[:60],
+        )
+        for j in jobs
+    ]
+    return "\n".join(lines) or translator.text(locale, "history.empty")
+
+
+def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
+    return "\n".join(
+        translator.text(
+            locale,
+            "models.line",
+            name=m.name,
+            alias=(m.aliases or (m.id,))[0],
+            family=m.family,
+            low=m.min_side,
+            high=m.max_side,
+            cost=f"{m.cost:g}",
+            edits=translator.text(locale, "models.edits") if m.edits_images else "",
+        )
+        for m in catalog.models
+    )
+
+
+async def cancel_text(
+    service: GenerationService, translator: Translator, locale: str, user: str, job_id: str | None
+) -> str:
+    """/cancel [job]: the named job, else the user's newest unfinished one; the answer."""
+    if job_id is None:
+        active = [j for j in await service.history(user) if not j.state.terminal]
+        job_id = active[0].id if active else None
+    if job_id is None:
+        return translator.text(locale, "cancel.none")
+    try:
+        await service.cancel(user, job_id)
+    except ImagineError as error:
+        return translator.error(locale, error)
+    return translator.text(locale, "cancel.done", job_id=job_id)

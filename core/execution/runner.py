@@ -1,0 +1,245 @@
+"""Runs one job through its states: submit, poll, download, deliver.
+
+Every change is written to the job row before it is announced. Quota safety: the task id
+is written right after the POST; a job that has one is polled, never submitted again; a
+job caught in `submitting` (its POST's answer lost) is submitted once more at most.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from core.clock import Clock
+from core.errors import (
+    ImagineError,
+    TaskFailed,
+    TransportError,
+    Unauthorized,
+)
+from core.execution.engine import Progress
+from core.execution.estimates import RunTimes
+from core.jobs.events import EventKind, JobEvent, PlatformNotifiers
+from core.jobs.job import Job, JobState, QuotaState
+from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
+from core.modelscope.retry import Backoff
+from core.scheduling.tokens import SlotPool, TokenSlot
+from core.stores import Store
+
+log = logging.getLogger("imagine.worker")
+
+FINAL_STATUSES = ("SUCCEED", "FAILED")
+MAX_SUBMITS = 2  # the first POST, and one more if its answer was lost (DESIGN.md)
+DELIVERY_BACKOFF = Backoff(base=1.0, cap=60.0, attempts=8)
+
+
+class Outcome(Enum):
+    FINISHED = "finished"  # done, failed or cancelled: the row says which
+    REQUEUED = "requeued"  # its token was refused before the task existed: run it again
+
+
+@dataclass
+class _Run:
+    job: Job
+    slot: TokenSlot
+    last_progress: float = field(default=-1e9)
+    polls: int = 0
+
+
+class JobRunner:
+    """Moves jobs through the state machine; one `run` per admitted job."""
+
+    def __init__(
+        self,
+        store: Store,
+        notifiers: PlatformNotifiers,
+        pool: SlotPool,
+        run_times: RunTimes,
+        clock: Clock,
+        progress_every: float = 5.0,
+        delivery_backoff: Backoff = DELIVERY_BACKOFF,
+    ) -> None:
+        self._store = store
+        self._notifiers = notifiers
+        self._pool = pool
+        self._run_times = run_times
+        self._clock = clock
+        self._progress_every = progress_every
+        self._delivery_backoff = delivery_backoff
+        self.cancel_requested: set[str] = set()
+
+    async def run(self, job: Job, slot: TokenSlot) -> tuple[Outcome, Job]:
+        run = _Run(job, slot)
+        try:
+            await self._produce(run)
+        except Unauthorized as error:
+            self._pool.disable(slot, error.message)
+            if run.job.task_id is None:
+                # A 401 is a definite "no": no task exists, so that POST is not an attempt.
+                attempts = max(0, run.job.submit_attempts - 1)
+                await self._move(run, JobState.QUEUED, token=None, submit_attempts=attempts)
+                return Outcome.REQUEUED, run.job
+            run.job = await self.fail(run.job, error)
+        except ImagineError as error:
+            run.job = await self.fail(run.job, error)
+        except asyncio.CancelledError:
+            if run.job.id not in self.cancel_requested:
+                raise  # shutting down: the row stays as it is, and the next start resumes it
+            await self.cancel_running(run.job)
+            return Outcome.FINISHED, await self._latest(run.job)
+        return Outcome.FINISHED, run.job
+
+    async def _produce(self, run: _Run) -> None:
+        if run.job.task_id is None and not await self._submit(run):
+            return  # cancelled while it waited for its slot: nothing was sent
+        params = run.job.params
+        final = await run.slot.engine.wait(
+            str(run.job.task_id), params, lambda p: self._progress(run, p), self._since_submit(run)
+        )
+        finished_at = self._clock.monotonic()
+        POLLS_PER_JOB.observe(run.polls)
+        elapsed = self._since_submit(run)
+        await self._move(run, JobState.DOWNLOADING)
+        image = await run.slot.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
+        self._run_times.observe(params.model, elapsed)
+        quota = run.job.quota_state
+        await self._move(
+            run,
+            JobState.DELIVERING,
+            result_path=str(image.path),
+            time_taken_ms=image.time_taken_ms,
+            quota_state=QuotaState.COMMITTED if quota is QuotaState.RESERVED else quota,
+        )
+        delivered = await self.deliver(run.job, EventKind.SUCCEEDED)
+        if delivered.delivered_at is not None:
+            DELIVERY_DELAY.observe(self._clock.monotonic() - finished_at)
+
+    def _since_submit(self, run: _Run) -> float:
+        submitted = run.job.transitions.get("submitted", self._now())
+        return max(0.0, self._now() - submitted)
+
+    async def _submit(self, run: _Run) -> bool:
+        attempts = run.job.submit_attempts
+        if attempts >= MAX_SUBMITS:
+            raise TransportError("the submit's outcome is unknown", maybe_delivered=True)
+        expected = (JobState.QUEUED, JobState.SUBMITTING)
+        if not await self._move(
+            run, JobState.SUBMITTING, expected, submit_attempts=attempts + 1, token=run.slot.label
+        ):
+            return False
+        task = await run.slot.engine.submit(run.job.params)
+        await self._move(run, JobState.SUBMITTED, task_id=task.task_id)
+        await self._notifiers.send_quietly(JobEvent(EventKind.STARTED, run.job))
+        return True
+
+    async def _progress(self, run: _Run, progress: Progress) -> None:
+        run.polls += 1
+        now = self._clock.monotonic()
+        if progress.status in FINAL_STATUSES:
+            return  # the final event follows at once
+        if now - run.last_progress < self._progress_every:
+            return  # chats rate-limit edits: at most one per interval, whatever changed
+        run.last_progress = now
+        estimate = self._run_times.left(run.job.params.model, progress.elapsed)
+        event = JobEvent(
+            EventKind.PROGRESS,
+            run.job,
+            status=progress.status,
+            elapsed=progress.elapsed,
+            estimate=estimate,
+        )
+        await self._notifiers.send_quietly(event)
+
+    async def fail(self, job: Job, error: ImagineError) -> Job:
+        """End `job` FAILED with `error` (quota refunded unless the user caused it), and
+        announce it; also for a job that cannot run at all, e.g. its token is gone."""
+        log.warning("job %s failed: %s", job.id, error, extra={"job_id": job.id})
+        failed = job.moved(
+            JobState.FAILED,
+            self._now(),
+            error_key=error.key,
+            error_params=_plain(error.params()),
+            quota_state=_after_failure(job.quota_state, error),
+        )
+        await self._store.save(failed)
+        JOBS_FINISHED.labels(JobState.FAILED.value).inc()
+        return await self.deliver(failed, EventKind.FAILED)
+
+    async def cancel_running(self, job: Job) -> Job:
+        """Mark a job cancelled; charged only if ModelScope already took its task."""
+        latest = await self._latest(job)
+        if latest.state.terminal:
+            return latest
+        charged = latest.task_id is not None and latest.quota_state is QuotaState.RESERVED
+        quota = QuotaState.COMMITTED if charged else _refund(latest.quota_state)
+        cancelled = latest.moved(JobState.CANCELLED, self._now(), quota_state=quota)
+        if not await self._store.save(cancelled, expected=[latest.state]):
+            return await self.cancel_running(job)  # it moved on meanwhile: look again
+        self.cancel_requested.discard(job.id)
+        JOBS_FINISHED.labels(JobState.CANCELLED.value).inc()
+        await self.deliver(cancelled, EventKind.CANCELLED)
+        return cancelled
+
+    async def deliver(self, job: Job, kind: EventKind) -> Job:
+        """Send a final event until the adapter takes it, then record the delivery."""
+        for failures in range(1, self._delivery_backoff.attempts + 1):
+            try:
+                await self._notifiers.send(JobEvent(kind, job))
+            except Exception:
+                log.warning(
+                    "delivery of job %s failed", job.id, exc_info=True, extra={"job_id": job.id}
+                )
+                await self._clock.sleep(self._delivery_backoff.delay(failures))
+                continue
+            state = JobState.DONE if kind is EventKind.SUCCEEDED else job.state
+            if kind is EventKind.SUCCEEDED:
+                JOBS_FINISHED.labels(JobState.DONE.value).inc()
+            delivered = job.moved(state, self._now(), delivered_at=self._now())
+            await self._store.save(delivered)
+            return delivered
+        log.error("job %s not delivered; it will be retried at the next start", job.id)
+        return job
+
+    async def _move(
+        self, run: _Run, state: JobState, expected: tuple[JobState, ...] = (), **changes: Any
+    ) -> bool:
+        moved = run.job.moved(state, self._now(), **changes)
+        if not await self._store.save(moved, expected):
+            return False
+        run.job = moved
+        context = {"job_id": moved.id, "user": moved.user, "task_id": moved.task_id}
+        log.info("job %s is %s", moved.id, state.value, extra=context)
+        return True
+
+    async def _latest(self, job: Job) -> Job:
+        return await self._store.get(job.id) or job
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
+
+
+def _after_failure(quota: QuotaState, error: ImagineError) -> QuotaState:
+    # A refusal of the finished task (moderation) is the user's; everything else is not.
+    if quota is not QuotaState.RESERVED:
+        return quota
+    return QuotaState.COMMITTED if isinstance(error, TaskFailed) else QuotaState.REFUNDED
+
+
+def _refund(quota: QuotaState) -> QuotaState:
+    return QuotaState.REFUNDED if quota is QuotaState.RESERVED else quota
+
+
+def _plain(params: dict[str, object]) -> dict[str, Any]:
+    return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}
+
+
+def final_event(state: JobState) -> EventKind:
+    """The event that announces a job's end, from the state it ended (or is ending) in."""
+    return {
+        JobState.DONE: EventKind.SUCCEEDED,
+        JobState.DELIVERING: EventKind.SUCCEEDED,
+        JobState.FAILED: EventKind.FAILED,
+    }.get(state, EventKind.CANCELLED)

@@ -1,0 +1,234 @@
+"""Turns a raw request into `GenerationParams`, or names the field that is wrong.
+
+Nothing reaches ModelScope without passing through `validate`: every limit of
+`shared/MODELSCOPE_API.md` is checked here against the model catalog.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+from typing import TypeVar
+
+from core.errors import InvalidParameter
+from core.requests.catalog import Catalog, LoraSpec, ModelSpec
+from core.requests.params import GenerationParams, LoraWeight, Size
+
+PROMPT_MAX_CHARS = 1999  # the service wants fewer than 2000
+SEED_MAX = 2**31 - 1
+STEPS_RANGE = (1, 100)
+GUIDANCE_RANGE = (1.5, 20.0)
+MAX_LORAS = 6
+WEIGHT_TOLERANCE = 0.01
+MAX_IMAGE_URL_CHARS = 14_000_000  # a 10 MB image as base64, with room for the prefix
+
+_Num = TypeVar("_Num", int, float)
+
+_SIZE_RE = re.compile(r"^\s*(\d{1,5})\s*[xX×*]\s*(\d{1,5})\s*$")
+_RATIO_RE = re.compile(r"^\s*(\d{1,3})\s*[:/]\s*(\d{1,3})\s*$")
+_REPO_ID_RE = re.compile(r"^[\w.-]+/[\w.-]+$")
+_DATA_URI_RE = re.compile(r"^data:image/(png|jpeg|jpg|webp|gif|bmp);base64,[A-Za-z0-9+/=\s]+$")
+
+
+@dataclass(frozen=True)
+class LoraChoice:
+    """A LoRA as a user named it: a catalog name or a repo id, and maybe a weight."""
+
+    name: str
+    weight: float | None = None
+
+
+@dataclass(frozen=True)
+class ParamsInput:
+    """A request as it arrives from a command, before any check."""
+
+    prompt: str
+    model: str | None = None
+    negative_prompt: str | None = None  # None: not given (a saved default may apply)
+    size: str | None = None
+    aspect_ratio: str | None = None
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    image_url: str | None = None
+    loras: tuple[LoraChoice, ...] = ()
+
+
+def validate(
+    raw: ParamsInput, catalog: Catalog, rng: random.Random | None = None
+) -> GenerationParams:
+    """Check every field of `raw` against `catalog`; a missing seed is drawn from `rng`."""
+    model = _resolve_model(raw, catalog)
+    seed = raw.seed if raw.seed is not None else (rng or random.Random()).randint(0, SEED_MAX)
+    return GenerationParams(
+        model=model.id,
+        prompt=_text("prompt", raw.prompt, required=True),
+        negative_prompt=_text("negative_prompt", raw.negative_prompt or "", required=False),
+        size=_resolve_size(raw, model),
+        seed=check_range("seed", seed, 0, SEED_MAX),
+        steps=_optional_range("steps", raw.steps, model.default_steps, STEPS_RANGE),
+        guidance=_optional_range("guidance", raw.guidance, model.default_guidance, GUIDANCE_RANGE),
+        image_url=_image_url(raw.image_url, model, catalog),
+        loras=resolve_loras(raw.loras, model, catalog),
+    )
+
+
+def check_range(field: str, value: _Num, low: _Num, high: _Num) -> _Num:
+    """`value` itself, or an error naming `field` and the range `low..high`."""
+    if not low <= value <= high:
+        raise InvalidParameter(field, value, f"{low}..{high}")
+    return value
+
+
+def parse_int(field: str, text: str) -> int:
+    """A whole number typed by a user; the error names the field."""
+    try:
+        return int(text.strip())
+    except ValueError:
+        raise InvalidParameter(field, text, "a whole number") from None
+
+
+def parse_float(field: str, text: str) -> float:
+    try:
+        value = float(text.strip())
+    except ValueError:
+        raise InvalidParameter(field, text, "a number such as 3.5") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise InvalidParameter(field, text, "a finite number")
+    return value
+
+
+def parse_lora(text: str) -> LoraChoice:
+    """`ID` or `ID:WEIGHT`, as typed after `--lora`."""
+    name, sep, weight = text.strip().rpartition(":")
+    if not sep or "/" in weight:
+        return LoraChoice(text.strip())
+    return LoraChoice(name, parse_float("lora weight", weight))
+
+
+def _resolve_model(raw: ParamsInput, catalog: Catalog) -> ModelSpec:
+    if raw.model is None or not raw.model.strip():
+        editors = catalog.editors()
+        return editors[0] if raw.image_url and editors else catalog.default_model
+    model = catalog.find_model(raw.model)
+    if model is None:
+        names = ", ".join(m.aliases[0] if m.aliases else m.id for m in catalog.models)
+        raise InvalidParameter("model", raw.model, names)
+    return model
+
+
+def check_prompt(value: str) -> str:
+    """A prompt on its own (an edited one): stripped, 1..PROMPT_MAX_CHARS characters."""
+    return _text("prompt", value, required=True)
+
+
+def _text(field: str, value: str, *, required: bool) -> str:
+    text = value.strip()
+    if required and not text:
+        raise InvalidParameter(field, value, f"1..{PROMPT_MAX_CHARS} characters")
+    if len(text) > PROMPT_MAX_CHARS:
+        raise InvalidParameter(field, f"{len(text)} characters", f"at most {PROMPT_MAX_CHARS}")
+    return text
+
+
+def _resolve_size(raw: ParamsInput, model: ModelSpec) -> Size:
+    if raw.size and raw.aspect_ratio:
+        raise InvalidParameter("aspect_ratio", raw.aspect_ratio, "either a size or a ratio")
+    if raw.aspect_ratio:
+        return size_for_ratio(raw.aspect_ratio, model)
+    if not raw.size:
+        return model.default_size_value
+    match = _SIZE_RE.match(raw.size)
+    if match is None:
+        raise InvalidParameter("size", raw.size, "WIDTHxHEIGHT, e.g. 1024x1024")
+    size = Size(int(match[1]), int(match[2]))
+    _check_sides(size, model, "size", raw.size)
+    return size
+
+
+def size_for_ratio(ratio: str, model: ModelSpec) -> Size:
+    """The size with the model's default area and the ratio `W:H`, in multiples of 16."""
+    match = _RATIO_RE.match(ratio)
+    if match is None or int(match[1]) == 0 or int(match[2]) == 0:
+        raise InvalidParameter("aspect_ratio", ratio, "W:H with whole numbers, e.g. 16:9")
+    area = model.default_size_value.width * model.default_size_value.height
+    scale = (area / (int(match[1]) * int(match[2]))) ** 0.5
+    width, height = (max(16, round(int(part) * scale / 16) * 16) for part in (match[1], match[2]))
+    size = Size(width, height)
+    _check_sides(size, model, "aspect_ratio", ratio)
+    return size
+
+
+def _check_sides(size: Size, model: ModelSpec, field: str, shown: str) -> None:
+    low, high = model.min_side, model.max_side
+    if not (low <= size.width <= high and low <= size.height <= high):
+        raise InvalidParameter(field, shown, f"each side {low}..{high} for {model.name}")
+
+
+def _optional_range(
+    field: str, value: _Num | None, default: _Num | None, bounds: tuple[_Num, _Num]
+) -> _Num | None:
+    chosen = value if value is not None else default
+    if chosen is None:
+        return None
+    check_range(field, chosen, bounds[0], bounds[1])
+    return chosen
+
+
+def _image_url(url: str | None, model: ModelSpec, catalog: Catalog) -> str | None:
+    if url is None:
+        if model.edits_images:
+            raise InvalidParameter("image", "-", f"an input image for {model.name}")
+        return None
+    if not model.edits_images:
+        editors = ", ".join(m.name for m in catalog.editors()) or "-"
+        raise InvalidParameter("image", "an image", f"only with an edit model: {editors}")
+    if len(url) > MAX_IMAGE_URL_CHARS:
+        raise InvalidParameter("image", f"{len(url)} characters", "an image of at most 10 MB")
+    if url.startswith(("http://", "https://")) and " " not in url:
+        return url
+    if _DATA_URI_RE.match(url):
+        return url
+    raise InvalidParameter("image", url, "a public http(s) URL or a data:image/...;base64 URI")
+
+
+def resolve_loras(
+    choices: tuple[LoraChoice, ...], model: ModelSpec, catalog: Catalog
+) -> tuple[LoraWeight, ...]:
+    """Resolve names to repo ids and weights that sum to 1.0 (missing ones share the rest)."""
+    if not choices:
+        return ()
+    if len(choices) > MAX_LORAS:
+        raise InvalidParameter("lora", f"{len(choices)} LoRAs", f"at most {MAX_LORAS}")
+    repo_ids = [_lora_id(choice.name, model, catalog) for choice in choices]
+    if len(set(repo_ids)) != len(repo_ids):
+        raise InvalidParameter("lora", ", ".join(repo_ids), "each LoRA once")
+    weights = _weights(choices)
+    return tuple(LoraWeight(rid, w) for rid, w in zip(repo_ids, weights, strict=True))
+
+
+def _lora_id(name: str, model: ModelSpec, catalog: Catalog) -> str:
+    spec: LoraSpec | None = catalog.find_lora(name)
+    if spec is None:
+        if not _REPO_ID_RE.match(name.strip()):
+            raise InvalidParameter("lora", name, "a LoRA from /models or a repo id owner/name")
+        return name.strip()
+    if spec.families and model.family not in spec.families:
+        allowed = f"models of the {', '.join(spec.families)} family"
+        raise InvalidParameter("lora", name, allowed)
+    return spec.id
+
+
+def _weights(choices: tuple[LoraChoice, ...]) -> list[float]:
+    given = [c.weight for c in choices if c.weight is not None]
+    for weight in given:
+        check_range("lora weight", weight, 0.01, 1.0)
+    missing = len(choices) - len(given)
+    share = (1.0 - sum(given)) / missing if missing else 0.0
+    weights = [round(c.weight if c.weight is not None else share, 4) for c in choices]
+    total = sum(weights)
+    if abs(total - 1.0) > WEIGHT_TOLERANCE or min(weights) <= 0:
+        shown = ", ".join(f"{c.name}:{w:g}" for c, w in zip(choices, weights, strict=True))
+        raise InvalidParameter("lora weight", shown, f"weights that sum to 1.0 (now {total:g})")
+    return weights

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import dataclasses
+
+from core.delivery.i18n import load_translator
+from core.delivery.render import event_text, queue_text, quota_text
+from core.jobs.events import EventKind, JobEvent
+from core.jobs.job import JobState
+from core.service.generation import QueueState, QuotaView
+from tests.core.stores.test_contract import job as stored_job
+
+TRANSLATOR = load_translator()
+
+
+def test_each_event_in_both_languages() -> None:
+    job = stored_job()  # locale zh, prompt 一只猫
+    english = dataclasses.replace(job, locale="en")
+    assert (
+        event_text(TRANSLATOR, JobEvent(EventKind.QUEUED, english, position=3, estimate=41.6))
+        == "Queued: number 3 in line (about 42 s)."
+    )
+    assert (
+        event_text(TRANSLATOR, JobEvent(EventKind.QUEUED, job, position=3, estimate=5))
+        == "已排队：第 3 位（约 5 秒）。"
+    )
+    progress = JobEvent(EventKind.PROGRESS, english, status="RUNNING", elapsed=12.4, estimate=7.6)
+    assert event_text(TRANSLATOR, progress) == "generating: 12 s (about 8 s left)"
+    done = dataclasses.replace(english, time_taken_ms=18812.86)
+    assert event_text(TRANSLATOR, JobEvent(EventKind.SUCCEEDED, done)) == (
+        "一只猫\nModel: Qwen/Qwen-Image · 1024x768 · seed 5 · 19 s"
+    )
+    failed = english.moved(
+        JobState.FAILED,
+        1.0,
+        error_key="error.task_failed",
+        error_params={"message": "inappropriate content"},
+    )
+    assert event_text(TRANSLATOR, JobEvent(EventKind.FAILED, failed)) == (
+        "No image this time: ModelScope could not make this image: inappropriate content"
+    )
+    assert event_text(TRANSLATOR, JobEvent(EventKind.CANCELLED, job)) == "已取消。"
+
+
+def test_quota_and_queue_views() -> None:
+    view = QuotaView(
+        {"user": 3.0, "chat": 3.0, "global": 40.0},
+        {"user": 17.0, "chat": None, "global": 140.0},
+        "2026-11-22T00:00+08:00",
+        False,
+    )
+    assert quota_text(TRANSLATOR, "en", view).splitlines() == [
+        "You: 3 used today, 17 left",
+        "This chat: 3 used today, no limit",
+        "The bot: 40 used today, 140 left",
+        "Resets at 2026-11-22T00:00+08:00.",
+    ]
+    assert quota_text(TRANSLATOR, "zh", dataclasses.replace(view, exempt=True)) == (
+        "你是管理员：不受额度限制。"
+    )
+    state = QueueState(waiting=4, running=1, your_positions=(2, 4), estimated_wait=61.2)
+    assert queue_text(TRANSLATOR, "en", state) == (
+        "4 waiting, 1 generating. Your place: 2, 4. About 61 s."
+    )
+    assert "无" in queue_text(TRANSLATOR, "zh", dataclasses.replace(state, your_positions=()))

@@ -1,0 +1,170 @@
+"""Every field is checked before anything is sent; errors name field, value and range."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from core.errors import InvalidParameter
+from core.requests.catalog import LoraSpec, load_catalog
+from core.requests.params import Size
+from core.requests.validation import (
+    LoraChoice,
+    ParamsInput,
+    parse_float,
+    parse_int,
+    parse_lora,
+    validate,
+)
+
+CATALOG = load_catalog()
+PNG_URI = "data:image/png;base64,iVBORw0KGgo="
+
+
+def check(**fields: object):  # type: ignore[no-untyped-def]
+    return validate(ParamsInput(**{"prompt": "a fox", **fields}), CATALOG, random.Random(5))
+
+
+def rejects(field: str, **fields: object) -> InvalidParameter:
+    with pytest.raises(InvalidParameter) as caught:
+        check(**fields)
+    assert caught.value.field == field
+    return caught.value
+
+
+def test_defaults_come_from_the_catalog() -> None:
+    params = check()
+    assert params.model == "Tongyi-MAI/Z-Image-Turbo"
+    assert (params.size, params.steps, params.guidance) == (Size(1024, 1024), 9, None)
+    assert 0 <= params.seed <= 2**31 - 1
+    qwen = check(model="qwen")
+    assert (qwen.size, qwen.steps, qwen.guidance) == (Size(1328, 1328), 30, 4.0)
+
+
+def test_prompt_rules() -> None:
+    assert check(prompt="  trimmed  ").prompt == "trimmed"
+    rejects("prompt", prompt="   ")
+    assert check(prompt="x" * 1999).prompt == "x" * 1999
+    error = rejects("prompt", prompt="x" * 2000)
+    assert error.params()["allowed"] == "at most 1999"
+    rejects("negative_prompt", negative_prompt="n" * 2000)
+
+
+@pytest.mark.parametrize(
+    ("model", "good", "bad"),
+    [
+        ("zit", "512x2048", "511x1024"),
+        ("flux", "64x1024", "1024x1025"),
+        ("qwen", "1664x64", "1665x1024"),
+        ("sdxl", "2048x64", "2049x64"),
+    ],
+)
+def test_size_ranges_per_family(model: str, good: str, bad: str) -> None:
+    assert str(check(model=model, size=good).size) == good
+    error = rejects("size", model=model, size=bad)
+    assert error.value == bad and "each side" in error.allowed
+
+
+@pytest.mark.parametrize("text", ["1024X768", "1024 x 768", "1024×768", "1024*768"])
+def test_size_spellings(text: str) -> None:
+    assert check(size=text).size == Size(1024, 768)
+
+
+def test_size_must_be_width_x_height() -> None:
+    assert "WIDTHxHEIGHT" in rejects("size", size="big").allowed
+
+
+def test_aspect_ratio_keeps_the_default_area() -> None:
+    size = check(aspect_ratio="16:9").size
+    assert size.width % 16 == 0 and size.height % 16 == 0
+    assert abs(size.width / size.height - 16 / 9) < 0.05
+    assert abs(size.width * size.height - 1024 * 1024) / (1024 * 1024) < 0.05
+    rejects("aspect_ratio", aspect_ratio="0:1")
+    rejects("aspect_ratio", aspect_ratio="20:1")  # the short side would be under 512
+    rejects("aspect_ratio", aspect_ratio="1:1", size="1024x1024")
+
+
+@pytest.mark.parametrize(
+    ("field", "good", "bad"),
+    [
+        ("seed", [0, 2**31 - 1], [-1, 2**31]),
+        ("steps", [1, 100], [0, 101]),
+        ("guidance", [1.5, 20.0], [1.49, 20.01]),
+    ],
+)
+def test_numeric_ranges(field: str, good: list[float], bad: list[float]) -> None:
+    for value in good:
+        assert getattr(check(**{field: value}), field) == value
+    for value in bad:
+        error = rejects(field, **{field: value})
+        assert error.value == value and ".." in error.allowed
+
+
+def test_model_must_exist_and_the_error_lists_choices() -> None:
+    error = rejects("model", model="dall-e")
+    assert "qwen" in error.allowed and error.value == "dall-e"
+
+
+def test_image_only_with_an_edit_model() -> None:
+    assert check(model="qwen-edit", image_url=PNG_URI).image_url == PNG_URI
+    assert check(image_url="https://example.com/a.png").model == "Qwen/Qwen-Image-Edit"
+    assert "edit model" in rejects("image", model="qwen", image_url=PNG_URI).allowed
+    rejects("image", model="kontext")
+    rejects("image", model="kontext", image_url="ftp://x/a.png")
+    rejects("image", model="kontext", image_url="data:text/plain;base64,aGk=")
+
+
+def test_one_lora_gets_the_whole_weight() -> None:
+    params = check(loras=(LoraChoice("someone/style"),))
+    assert [(lo.repo_id, lo.weight) for lo in params.loras] == [("someone/style", 1.0)]
+
+
+def test_missing_weights_share_what_is_left() -> None:
+    params = check(loras=(LoraChoice("a/a", 0.5), LoraChoice("b/b"), LoraChoice("c/c")))
+    assert [lo.weight for lo in params.loras] == [0.5, 0.25, 0.25]
+    thirds = check(loras=tuple(LoraChoice(f"x/{i}") for i in range(3)))
+    assert abs(sum(lo.weight for lo in thirds.loras) - 1.0) < 0.001
+
+
+def test_lora_rules() -> None:
+    seven = tuple(LoraChoice(f"x/{i}") for i in range(7))
+    assert rejects("lora", loras=seven).allowed == "at most 6"
+    rejects("lora", loras=(LoraChoice("a/a"), LoraChoice("a/a")))
+    rejects("lora", loras=(LoraChoice("not a repo"),))
+    sum_error = rejects("lora weight", loras=(LoraChoice("a/a", 0.5), LoraChoice("b/b", 0.2)))
+    assert "sum to 1.0" in sum_error.allowed
+    rejects("lora weight", loras=(LoraChoice("a/a", 0.9), LoraChoice("b/b", 0.9)))
+    rejects("lora weight", loras=(LoraChoice("a/a", 1.5),))
+
+
+def test_catalog_loras_resolve_and_check_the_family() -> None:
+    from core.requests.catalog import Catalog
+
+    catalog = Catalog(
+        CATALOG.models,
+        [LoraSpec(id="ink/wash", name="Ink", families=("flux",))],
+        CATALOG.default_model.id,
+    )
+    raw = ParamsInput("a fox", model="flux", loras=(LoraChoice("ink"),))
+    assert validate(raw, catalog).loras[0].repo_id == "ink/wash"
+    with pytest.raises(InvalidParameter, match="flux family"):
+        validate(ParamsInput("a fox", model="qwen", loras=(LoraChoice("ink"),)), catalog)
+
+
+def test_typed_values_are_parsed_with_the_field_named() -> None:
+    assert parse_int("seed", " 12 ") == 12
+    with pytest.raises(InvalidParameter, match="seed"):
+        parse_int("seed", "twelve")
+    assert parse_float("guidance", "3.5") == 3.5
+    for bad in ("nan", "inf", "x"):
+        with pytest.raises(InvalidParameter, match="guidance"):
+            parse_float("guidance", bad)
+    assert parse_lora("owner/repo:0.4") == LoraChoice("owner/repo", 0.4)
+    assert parse_lora("owner/repo") == LoraChoice("owner/repo")
+    assert parse_lora("watercolor") == LoraChoice("watercolor")
+
+
+def test_seed_is_drawn_from_the_given_rng() -> None:
+    first = validate(ParamsInput("x"), CATALOG, random.Random(1)).seed
+    assert first == validate(ParamsInput("x"), CATALOG, random.Random(1)).seed
