@@ -15,19 +15,20 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.wiring import EngineConfig, build_engines
+from bot.config import EngineConfig, build_engines
 from core.clock import SystemClock
 from core.execution.polling import PollPolicy
 from core.jobs.events import EventKind, JobEvent, MemoryNotifier
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
-from core.scheduling.dispatcher import Dispatcher
+from core.scheduling.fairqueue import FairQueue
+from core.scheduling.local_queue import LocalQueue
 from core.secret import Secret
-from core.service.core import Core, Sharing, assemble
+from core.service.core import Core
 from core.service.policy import Policy
 from core.service.quotas import QuotaLimits
-from core.stores import Store
+from core.stores.backends import Backend
 from core.stores.sqlite import SqliteStore
 
 PLATFORM = "bench"
@@ -59,12 +60,8 @@ class Pipeline:
     core: Core
     recorder: Recorder
 
-    @property
-    def dispatcher(self) -> Dispatcher:
-        """The one-process scheduler that every benchmark here assembles."""
-        if not isinstance(self.core.dispatcher, Dispatcher):
-            raise TypeError("the benchmarks assemble a one-process core")
-        return self.core.dispatcher
+    async def waiting(self) -> int:
+        return len(await self.core.scheduler.waiting())
 
     async def submit(self, user: int, prompt: str = "a red fox") -> Job:
         receipt = await self.core.service.submit(request(user, prompt))
@@ -91,13 +88,16 @@ async def pipeline(
     poll: PollPolicy,
     slots: int,
     policy: Policy | None = None,
-    shared: Store | None = None,
-    sharing: Sharing | None = None,
+    shared: Backend | None = None,
+    line: FairQueue | None = None,
 ) -> AsyncIterator[Pipeline]:
-    """The real core (SQLite file, engines over aiohttp, dispatcher, workers) on the
-    simulator at `base_url`; or on a `shared` store, as one of several processes."""
+    """The real core (SQLite file, engines over aiohttp, scheduler, runners) on the
+    simulator at `base_url`, its queue in `line` order (default: fair); or on a `shared`
+    backend as a gateway, which lines jobs up for other processes to run."""
     await asyncio.to_thread(workdir.mkdir, parents=True, exist_ok=True)
-    store = shared or await SqliteStore.open(workdir / "bot.sqlite3")
+    if shared is None:
+        store = await SqliteStore.open(workdir / "bot.sqlite3")
+        backend = Backend(store, LocalQueue(store, line=line))
     config = EngineConfig(
         base_url=base_url,
         tokens=[Secret(TOKEN, "modelscope")],
@@ -115,25 +115,26 @@ async def pipeline(
     async with aiohttp.ClientSession(connector=connector) as session:
         engines = build_engines(config, session, clock, poll)
         recorder = Recorder()
-        core = assemble(
-            store,
-            [("token#1", engines[0])],
-            {PLATFORM: recorder},
-            load_catalog(),
-            policy or open_policy(),
-            clock,
+        core = Core.build(
+            backend=shared or backend,
+            engines=[("token#1", engines[0])],
+            notifiers={PLATFORM: recorder},
+            catalog=load_catalog(),
+            policy=policy or open_policy(),
+            clock=clock,
+            worker="bench-gateway" if shared else "bench",
+            claiming=shared is None,
             concurrency=slots,
             progress_every=3600.0,
-            sharing=sharing,
         )
-        runner = asyncio.create_task(core.run(tick=1.0))
+        runner = asyncio.create_task(core.run())
         try:
             yield Pipeline(core, recorder)
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
             if shared is None:
-                await store.close()
+                await backend.close()
 
 
 class LoopLag:

@@ -27,14 +27,14 @@ async def settled_rss() -> int:
 async def measure(base_url: str, jobs: int, workdir: Path) -> dict[str, int]:
     async with pipeline(base_url, workdir, AdaptivePolicy(), slots=jobs) as pipe:
         translator = load_translator()
-        service, clock = pipe.core.service, pipe.core.service.clock
+        service, clock = pipe.core.service, pipe.core.clock
         telegram = TelegramAdapter(TelegramConfig(Secret("123456:bench")), service, translator)
         discord = DiscordAdapter(DiscordConfig(Secret("bench")), service, translator, clock)
         idle = await settled_rss()
         for index in range(jobs):
             await pipe.submit(index)
         for _ in range(600):
-            if len(pipe.core.dispatcher.in_flight()) >= jobs:
+            if len(pipe.core.scheduler.in_flight()) >= jobs:
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(3.5)  # each task polled at least once (the fallback interval is 3 s)

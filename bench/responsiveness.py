@@ -54,7 +54,7 @@ async def responsiveness(config: LoadConfig, workdir: Path) -> dict[str, Any]:
         await asyncio.sleep(3.5)  # every running task has been polled at least once
         async with LoopLag() as lag:
             submits, views = await probe(pipe, config)
-        waiting, running = len(pipe.dispatcher.queue), len(pipe.core.dispatcher.in_flight())
+        waiting, running = await pipe.waiting(), len(pipe.core.scheduler.in_flight())
     return {
         "config": config.__dict__,
         "waiting": waiting,

@@ -24,9 +24,7 @@ from bench.common import TOKEN, open_policy, pipeline, request
 from bot.simulator import Simulator, Timing
 from core.execution.polling import FixedInterval
 from core.jobs.job import Job
-from core.service.core import Sharing
-from core.stores.redis import RedisStore
-from core.stores.redis.queue import RedisJobQueue
+from core.stores.redis import RedisStore, shared_backend
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))
 
@@ -135,11 +133,10 @@ async def queue_and_wait(
 ) -> list[Job]:
     """Queue the jobs from a gateway-like core of this process, then wait for the last."""
     store = await RedisStore.open(url, prefix)
-    sharing = Sharing(RedisJobQueue(store), "bench-gateway", claiming=False)
     policy = open_policy()
     try:
         async with pipeline(
-            sim.base_url, place / "gateway", FixedInterval(1.0), 1, policy, store, sharing
+            sim.base_url, place / "gateway", FixedInterval(1.0), 1, policy, shared_backend(store)
         ) as pipe:
             pipe.core.notifiers.register(CLI_PLATFORM, pipe.recorder)  # "queued" events
             receipts = [

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.cli_inputs import build_requests
+from bot.config import EngineConfig
 from bot.doctor import add_doctor
 from bot.generate import Reporter, run_tasks, simulated
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.settings import Settings
 from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
-from bot.wiring import EngineConfig
 from core.delivery.i18n import load_translator
 from core.errors import ConfigurationError, InvalidParameter
 from core.requests.catalog import load_catalog

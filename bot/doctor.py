@@ -12,10 +12,10 @@ import aiohttp
 from telegram import Bot
 from telegram.error import InvalidToken, NetworkError
 
-from bot.runtime import open_store
+from bot.composition import open_store_backend
+from bot.config import EngineConfig, build_engines
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
-from bot.wiring import EngineConfig, build_engines
 from core.clock import SystemClock
 from core.delivery.i18n import Translator, load_translator
 from core.errors import (
@@ -62,8 +62,8 @@ async def doctor(args: argparse.Namespace) -> int:
 
 async def _store(settings: Settings) -> Finding:
     try:
-        store = await open_store(settings)
-        await store.close()
+        backend = await open_store_backend(settings)
+        await backend.close()
     except (ImagineError, OSError) as error:
         return Finding(
             False, "doctor.store_bad", {"url": settings.resolved_store_url, "error": error}

@@ -11,9 +11,9 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.config import EngineConfig, build_engines
 from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
-from bot.wiring import EngineConfig, build_engines
 from core.clock import SystemClock
 from core.delivery.i18n import Translator
 from core.errors import ImagineError, Unauthorized

@@ -51,7 +51,7 @@ class HealthServer:
         checks = {
             "store": await self._store_reachable(),
             "adapters": not self._adapters or any(a.is_connected() for _, a in self._adapters),
-            "modelscope_tokens": self._core.pool.usable,
+            "modelscope_tokens": self._core.tokens.usable,
             "accepting": not self._core.service.draining,
         }
         detail = {name: adapter.is_connected() for name, adapter in self._adapters}
@@ -60,8 +60,8 @@ class HealthServer:
         return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(self, request: web.Request) -> web.Response:
-        QUEUE_WAITING.set(len(await self._core.dispatcher.waiting()))
-        JOBS_IN_FLIGHT.set(len(self._core.dispatcher.in_flight()))
+        QUEUE_WAITING.set(len(await self._core.scheduler.waiting()))
+        JOBS_IN_FLIGHT.set(len(self._core.scheduler.in_flight()))
         return web.Response(
             body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
         )

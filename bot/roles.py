@@ -9,13 +9,6 @@ import socket
 import uuid
 from dataclasses import dataclass
 
-from bot.settings import Settings
-from core.errors import ConfigurationError
-from core.service.core import Sharing
-from core.stores import Store
-from core.stores.redis import RedisStore
-from core.stores.redis.queue import RedisJobQueue
-
 
 @dataclass(frozen=True)
 class Role:
@@ -35,19 +28,6 @@ ENQUEUE = Role("enqueue", claiming=False, receives=frozenset())
 
 def gateway(platform: str) -> Role:
     return Role("gateway", claiming=False, receives=frozenset({platform}), needs_shared_store=True)
-
-
-def sharing_for(settings: Settings, store: Store, role: Role) -> Sharing | None:
-    """A Redis store is a shared queue; SQLite is one process's (and refuses the split roles)."""
-    if isinstance(store, RedisStore):
-        queue = RedisJobQueue(store, settings.worker_lease_seconds)
-        return Sharing(queue, process_name(role), role.claiming, settings.worker_max_jobs)
-    if role.needs_shared_store:
-        raise ConfigurationError(
-            f"`imagine-bot {role.name}` shares its queue with other processes through Redis: "
-            "set STORE_URL=redis://HOST:PORT/DB"
-        )
-    return None
 
 
 def process_name(role: Role) -> str:

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.discord import PLATFORM as DISCORD
 from adapters.telegram import PLATFORM as TELEGRAM
+from bot.composition import core_from, start_adapters
+from bot.config import events_path
 from bot.health import Connected, HealthServer
 from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
-from bot.runtime import core_from, events_path, start_adapters
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
 from core.delivery.i18n import load_translator

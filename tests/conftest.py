@@ -22,9 +22,9 @@ from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
 from core.requests.catalog import load_catalog
 from core.secret import Secret
-from core.service.core import Core, assemble
+from core.service.core import Core
 from core.service.policy import Policy
-from core.stores.port import Store
+from core.stores.backends import Backend
 
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
@@ -127,19 +127,19 @@ def adapter_core(
     sim: Simulator,
     session: aiohttp.ClientSession,
     tmp_path: Path,
-    store: Store,
+    backend: Backend,
     policy: Policy | None,
     clock: Clock,
 ) -> Core:
     """The core a chat adapter's tests run: one token, no notifier until the adapter's."""
     engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
-    return assemble(
-        store,
-        [("token#1", engine)],
-        {},
-        load_catalog(),
-        policy or Policy(),
-        clock,
+    return Core.build(
+        backend=backend,
+        engines=[("token#1", engine)],
+        notifiers={},
+        catalog=load_catalog(),
+        policy=policy or Policy(),
+        clock=clock,
         progress_every=0.0,
     )
 

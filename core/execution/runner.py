@@ -26,7 +26,7 @@ from core.jobs.events import EventKind, JobEvent, PlatformNotifiers
 from core.jobs.job import Job, JobState, QuotaState
 from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
 from core.modelscope.retry import Backoff
-from core.scheduling.tokens import SlotPool, TokenSlot
+from core.scheduling.tokens import TokenAccount, TokenPool
 from core.stores import Store
 
 log = logging.getLogger("imagine.worker")
@@ -44,7 +44,7 @@ class Outcome(Enum):
 @dataclass
 class _Run:
     job: Job
-    slot: TokenSlot
+    account: TokenAccount
     last_progress: float = field(default=-1e9)
     polls: int = 0
 
@@ -56,7 +56,7 @@ class JobRunner:
         self,
         store: Store,
         notifiers: PlatformNotifiers,
-        pool: SlotPool,
+        pool: TokenPool,
         run_times: RunTimes,
         clock: Clock,
         progress_every: float = 5.0,
@@ -71,12 +71,12 @@ class JobRunner:
         self._delivery_backoff = delivery_backoff
         self.cancel_requested: set[str] = set()
 
-    async def run(self, job: Job, slot: TokenSlot) -> tuple[Outcome, Job]:
-        run = _Run(job, slot)
+    async def run(self, job: Job, account: TokenAccount) -> tuple[Outcome, Job]:
+        run = _Run(job, account)
         try:
             await self._produce(run)
         except Unauthorized as error:
-            self._pool.disable(slot, error.message)
+            self._pool.disable(account, error.message)
             if run.job.task_id is None:
                 # A 401 is a definite "no": no task exists, so that POST is not an attempt.
                 attempts = max(0, run.job.submit_attempts - 1)
@@ -88,7 +88,7 @@ class JobRunner:
         except asyncio.CancelledError:
             if run.job.id not in self.cancel_requested:
                 raise  # shutting down: the row stays as it is, and the next start resumes it
-            await self.cancel_running(run.job)
+            await self.end_cancelled(run.job)
             return Outcome.FINISHED, await self._latest(run.job)
         return Outcome.FINISHED, run.job
 
@@ -96,14 +96,14 @@ class JobRunner:
         if run.job.task_id is None and not await self._submit(run):
             return  # cancelled while it waited for its slot: nothing was sent
         params = run.job.params
-        final = await run.slot.engine.wait(
+        final = await run.account.engine.wait(
             str(run.job.task_id), params, lambda p: self._progress(run, p), self._since_submit(run)
         )
         finished_at = self._clock.monotonic()
         POLLS_PER_JOB.observe(run.polls)
         elapsed = self._since_submit(run)
         await self._move(run, JobState.DOWNLOADING)
-        image = await run.slot.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
+        image = await run.account.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
         self._run_times.observe(params.model, elapsed)
         quota = run.job.quota_state
         await self._move(
@@ -127,10 +127,14 @@ class JobRunner:
             raise TransportError("the submit's outcome is unknown", maybe_delivered=True)
         expected = (JobState.QUEUED, JobState.SUBMITTING)
         if not await self._move(
-            run, JobState.SUBMITTING, expected, submit_attempts=attempts + 1, token=run.slot.label
+            run,
+            JobState.SUBMITTING,
+            expected,
+            submit_attempts=attempts + 1,
+            token=run.account.label,
         ):
             return False
-        task = await run.slot.engine.submit(run.job.params)
+        task = await run.account.engine.submit(run.job.params)
         await self._move(run, JobState.SUBMITTED, task_id=task.task_id)
         await self._notifiers.send_quietly(JobEvent(EventKind.STARTED, run.job))
         return True
@@ -168,8 +172,9 @@ class JobRunner:
         JOBS_FINISHED.labels(JobState.FAILED.value).inc()
         return await self.deliver(failed, EventKind.FAILED)
 
-    async def cancel_running(self, job: Job) -> Job:
-        """Mark a job cancelled; charged only if ModelScope already took its task."""
+    async def end_cancelled(self, job: Job) -> Job:
+        """End a job cancelled (one that waits, or that this runner was running); charged
+        only if ModelScope already took its task."""
         latest = await self._latest(job)
         if latest.state.terminal:
             return latest
@@ -177,7 +182,7 @@ class JobRunner:
         quota = QuotaState.COMMITTED if charged else _refund(latest.quota_state)
         cancelled = latest.moved(JobState.CANCELLED, self._now(), quota_state=quota)
         if not await self._store.save(cancelled, expected=[latest.state]):
-            return await self.cancel_running(job)  # it moved on meanwhile: look again
+            return await self.end_cancelled(job)  # it moved on meanwhile: look again
         self.cancel_requested.discard(job.id)
         JOBS_FINISHED.labels(JobState.CANCELLED.value).inc()
         await self.deliver(cancelled, EventKind.CANCELLED)

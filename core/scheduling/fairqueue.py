@@ -1,8 +1,10 @@
 """Fair admission among users: least recently served first, FIFO within a user.
 
-Pure and synchronous, so a property test can drive it through any arrival order. The
-dispatcher asks `next_job` whenever a ModelScope slot is free; `can_run` lets it skip a
-user whose in-flight cap (or whose chat's) is reached, without losing that user's turn.
+Pure and synchronous, so a property test can drive it through any arrival order. The local
+queue asks `next_job` whenever a ModelScope slot is free; `can_run` lets it skip a user
+whose in-flight cap (or whose chat's) is reached, without losing that user's turn. The
+Redis queue applies the same rules in Lua and orders its waiting jobs with
+`admission_order`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,14 @@ class FairQueue:
         self._positions: dict[str, int] = {}
 
     def __len__(self) -> int:
-        return sum(len(line.jobs) for line in self._lines.values())
+        return len(self._arrival_of)
+
+    def __contains__(self, job_id: object) -> bool:
+        return job_id in self._arrival_of
+
+    def ids(self) -> set[str]:
+        """The ids of every waiting job."""
+        return set(self._arrival_of)
 
     def push(self, job: Job) -> None:
         self._lines.setdefault(job.user, _UserLine()).jobs.append(job)
@@ -46,6 +55,8 @@ class FairQueue:
 
     def remove(self, job_id: str) -> Job | None:
         """Take a waiting job out (a cancel); None if it is not waiting."""
+        if job_id not in self._arrival_of:
+            return None
         for user, line in self._lines.items():
             for job in line.jobs:
                 if job.id == job_id:

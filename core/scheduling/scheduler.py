@@ -1,6 +1,10 @@
-"""The `Scheduler` of one of several processes that share a queue (`core.shared_queue`):
-it claims jobs fairly, runs them under leases it renews, takes over the jobs of a worker
-that died, and stops a job that a user cancelled in another process."""
+"""The scheduler: this process's part in running the queue, on either backend.
+
+It claims jobs fairly from the queue onto free ModelScope slots and runs them, renews the
+leases of the jobs it runs, takes over the jobs of a worker that died, and stops a job that
+a user cancelled (here or, through the queue, in another process). With the local queue it
+is the only worker; with the Redis queue it is one of several.
+"""
 
 from __future__ import annotations
 
@@ -10,40 +14,45 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from core.clock import Clock
 from core.errors import TaskNotFound
-from core.execution.runner import JobRunner, final_event
-from core.jobs.job import Job, JobState
-from core.scheduling.fairqueue import admission_order
-from core.scheduling.queue import Caps, Lease, SharedQueue, TokenRoom
-from core.scheduling.tokens import SlotPool
+from core.execution.runner import JobRunner, Outcome, final_event
+from core.jobs.job import Job, JobState, QuotaState
+from core.scheduling.queue import Caps, JobQueue, Lease
+from core.scheduling.tokens import TokenPool
 from core.service.policy import Policy
-from core.stores import Store
+from core.stores.port import Store
 
-log = logging.getLogger("imagine.dispatcher")
+log = logging.getLogger("imagine.scheduler")
 
 IDLE_WAIT_SECONDS = 0.5  # an idle worker looks again at least this often
 MAX_BEAT_SECONDS = 2.0  # a cancel from another process is seen within this
 RETRY_SECONDS = 1.0  # after a failed round of claims, renewals or take-overs
 
 
-class SharedDispatcher:
-    """`claiming=False` for a gateway: it lines jobs up and answers about the queue, and
-    the workers run them."""
+class Scheduler:
+    """Runs jobs from `queue` as `worker` (its name in leases and logs).
+
+    Arguments (keyword-only): `queue`, `store`, `tokens`, `runner`, `policy`, `clock`;
+    `worker`; `claiming` (False for a gateway or `enqueue`: it lines jobs up and answers
+    about the queue, and runs none); `max_jobs` (jobs this process runs at once; None: as
+    many as the tokens' slots allow).
+    """
 
     def __init__(
         self,
-        queue: SharedQueue,
+        *,
+        queue: JobQueue,
         store: Store,
-        pool: SlotPool,
+        tokens: TokenPool,
         runner: JobRunner,
         policy: Policy,
         clock: Clock,
         worker: str,
         claiming: bool = True,
-        max_jobs: int = 32,
+        max_jobs: int | None = None,
     ) -> None:
         self._queue = queue
         self._store = store
-        self._pool = pool
+        self._tokens = tokens
         self._runner = runner
         self._policy = policy
         self._clock = clock
@@ -61,40 +70,44 @@ class SharedDispatcher:
 
     @property
     def capacity(self) -> int:
-        return self._pool.capacity
-
-    def accepted(self, jobs: Sequence[Job]) -> None:
-        """Nothing to do: the shared store's insert already put them in line."""
+        """ModelScope slots over every working token (the same in every process)."""
+        return self._tokens.capacity
 
     async def waiting(self) -> list[Job]:
-        lines = [(line.jobs, line.arrivals, line.last_served) for line in await self._queue.lines()]
-        return list(admission_order(lines))
+        """Waiting jobs in the order they would be admitted if every user could run."""
+        return await self._queue.waiting()
 
     async def position(self, job_id: str) -> int | None:
+        """1 for the next job to be admitted; None if it is not waiting."""
         order = await self.waiting()
         return next((i for i, job in enumerate(order, start=1) if job.id == job_id), None)
 
     async def running_count(self) -> int:
+        """Jobs between admission and their end, in every process that shares the queue."""
         return await self._queue.held()
 
     async def stranded(self) -> list[Job]:
-        return []  # the other processes go on running the queue
+        """Waiting jobs that nobody runs while this process stops (to tell their users)."""
+        return [] if self._queue.shared else await self.waiting()
 
-    async def cancel(self, job_id: str) -> Job | None:
+    async def stop(self, job_id: str) -> bool:
+        """Stop a running job, here or wherever it runs: its worker ends it cancelled.
+        False if no worker holds it (it waits, or nobody runs it)."""
         if job_id in self._running:
             self._stop(job_id, cancelled=True)
-        else:
-            await self._queue.request_cancel(job_id)
-        return None  # a waiting job's row is cancelled by the service itself
+            return True
+        return await self._queue.request_cancel(job_id)
 
     def in_flight(self) -> list[Job]:
+        """The jobs this process runs now."""
         return list(self._running_jobs.values())
 
     # --- running ---------------------------------------------------------------------
 
     async def recover(self, jobs: Sequence[Job]) -> None:
-        """Hold what nobody holds: a job whose delivery failed, or whose worker died before
-        the queue existed. Jobs held by live workers or waiting in line are left alone."""
+        """After a start: hold what nobody holds (a job whose worker died, or whose delivery
+        failed) and resume it; queued jobs go back in line. Jobs held by live workers or
+        waiting in line are left alone."""
         if not self.claiming:
             return
         for job in jobs:
@@ -103,6 +116,7 @@ class SharedDispatcher:
                 await self._begin(Lease(job.id, job.token or ""))
 
     async def run(self) -> None:
+        """Claim and run jobs until cancelled; a process that does not claim just waits."""
         if not self.claiming:
             await asyncio.Event().wait()
         try:
@@ -112,7 +126,15 @@ class SharedDispatcher:
                 self._keep_going("taking over", self._take_over_round),
             )
         finally:
-            await self.stop()
+            await self._stop_all()
+
+    def pause(self) -> None:
+        """Start nothing new (shutting down); running jobs go on."""
+        self._paused = True
+
+    async def wait_idle(self) -> None:
+        """Return once no job of this process is running."""
+        await self._idle.wait()
 
     async def _keep_going(self, what: str, step: Callable[[], Awaitable[None]]) -> None:
         """A lost connection to the store pauses a loop; it never ends it."""
@@ -123,17 +145,9 @@ class SharedDispatcher:
                 log.exception("%s failed; trying again in %.0f s", what, RETRY_SECONDS)
                 await self._clock.sleep(RETRY_SECONDS)
 
-    def wake(self) -> None:
-        """Claims are looked for at least every IDLE_WAIT_SECONDS anyway."""
-
-    def pause(self) -> None:
-        self._paused = True
-
-    async def wait_idle(self) -> None:
-        await self._idle.wait()
-
-    async def stop(self) -> None:
-        """Stop the running jobs without changing their rows; other workers take them over."""
+    async def _stop_all(self) -> None:
+        """Stop the running jobs without changing their rows: the next start (or another
+        worker) resumes them."""
         tasks = list(self._running.values())
         for task in tasks:
             task.cancel()
@@ -141,7 +155,9 @@ class SharedDispatcher:
 
     async def _claim_round(self) -> None:
         while self._has_room():
-            lease = await self._queue.claim(self.worker, self._caps(), self._rooms(), self._day())
+            lease = await self._queue.claim(
+                self.worker, self._caps(), self._tokens.rooms(), self._day()
+            )
             if lease is None:
                 break
             await self._begin(lease)
@@ -149,14 +165,15 @@ class SharedDispatcher:
 
     async def _take_over_round(self) -> None:
         if self._has_room():
-            room = self._max_jobs - len(self._running)
-            for lease in await self._queue.take_over(self.worker, room):
+            for lease in await self._queue.take_over(self.worker, self._room()):
                 log.warning("taking over job %s from a worker that stopped", lease.job_id)
                 await self._begin(lease)
         await self._clock.sleep(self._beat)
 
     async def _heartbeat(self) -> None:
         await self._clock.sleep(self._beat)
+        if not self._running:
+            return
         renewal = await self._queue.renew(self.worker, list(self._running))
         for job_id in renewal.lost:
             log.error("job %s was taken over by another worker; stopping here", job_id)
@@ -165,16 +182,18 @@ class SharedDispatcher:
             self._stop(job_id, cancelled=True)
 
     def _has_room(self) -> bool:
-        return not self._paused and len(self._running) < self._max_jobs
+        return not self._paused and self._room() > 0
+
+    def _room(self) -> int:
+        if self._max_jobs is None:
+            return 1_000_000
+        return self._max_jobs - len(self._running)
 
     async def _begin(self, lease: Lease) -> None:
-        job = await self._store.get(lease.job_id)
+        job = lease.job or await self._store.get(lease.job_id)
         if job is None:  # purged meanwhile
             await self._queue.finish(self.worker, lease.job_id)
             return
-        self._start(job, lease)
-
-    def _start(self, job: Job, lease: Lease) -> None:
         self._running_jobs[job.id] = job
         self._idle.clear()
         task = asyncio.create_task(self._execute(job, lease), name=f"job-{job.id}")
@@ -190,33 +209,36 @@ class SharedDispatcher:
 
     async def _execute(self, job: Job, lease: Lease) -> None:
         try:
-            await self._carry(job, lease.token or job.token or "")
+            refund = await self._carry(job, lease.token or job.token or "")
         except asyncio.CancelledError:
             # Shutting down, or the lease was lost: the row stays as it is; another worker
-            # takes the job over (at once: abandon ends our lease now).
+            # (or the next start) takes the job over (at once: abandon ends our lease now).
             await self._queue.abandon(self.worker, [job.id])
             raise
         except Exception:
-            log.exception("job %s crashed; another worker takes it over later", job.id)
+            log.exception("job %s crashed; it is resumed later", job.id)
         else:
-            await self._queue.finish(self.worker, job.id)
+            await self._queue.finish(self.worker, job.id, refund)
         finally:
             self._running.pop(job.id, None)
             self._running_jobs.pop(job.id, None)
             if not self._running:
                 self._idle.set()
 
-    async def _carry(self, job: Job, token: str) -> None:
-        """Take the job on from wherever its row says it is."""
+    async def _carry(self, job: Job, token: str) -> float:
+        """Take the job on from wherever its row says it is; answers the cost units its
+        token gets back (the job did not spend them)."""
         if job.state.terminal or job.state is JobState.DELIVERING:
             if job.delivered_at is None:
                 await self._runner.deliver(job, final_event(job.state))
-            return
-        slot = self._pool.by_label(token)
-        if slot is None:
+            return 0.0
+        account = self._tokens.by_label(token)
+        if account is None:
             await self._orphaned(job)
-            return
-        await self._runner.run(job, slot)
+            return 0.0
+        outcome, final = await self._runner.run(job, account)
+        given_back = outcome is Outcome.REQUEUED or final.quota_state is QuotaState.REFUNDED
+        return final.cost if given_back else 0.0
 
     async def _orphaned(self, job: Job) -> None:
         # Its token is not configured here: a task that exists cannot be polled by another
@@ -231,13 +253,6 @@ class SharedDispatcher:
         tiers = {0: self._policy.user_in_flight}
         tiers.update({tier.level: tier.in_flight for tier in self._policy.tiers})
         return Caps(tiers, self._policy.chat_in_flight)
-
-    def _rooms(self) -> list[TokenRoom]:
-        return [
-            TokenRoom(slot.label, slot.concurrency, slot.daily_budget)
-            for slot in self._pool.slots
-            if not slot.disabled_reason
-        ]
 
     def _day(self) -> str:
         return self._policy.limits.day_of(self._clock.now())

@@ -1,4 +1,9 @@
-"""ModelScope capacity: each token gives `concurrency` slots and has a daily budget."""
+"""The ModelScope accounts the bot runs tasks on: one per configured token.
+
+How many of a token's slots are taken and what it spent today is the queue's to count
+(`core.scheduling.queue`), since on Redis every process shares those counts; this pool
+knows what each token may take and which tokens still work.
+"""
 
 from __future__ import annotations
 
@@ -7,86 +12,58 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.execution.engine import ImageEngine
+from core.scheduling.queue import TokenRoom
 
-log = logging.getLogger("imagine.slots")
+log = logging.getLogger("imagine.tokens")
 
 
 @dataclass
-class TokenSlot:
-    """One token (one account): its engine, its concurrency and what it spent today."""
+class TokenAccount:
+    """One token (one account): its engine, its concurrent tasks and its daily budget."""
 
     label: str
     engine: ImageEngine
     concurrency: int = 1
     daily_budget: float | None = None
-    in_use: int = 0
-    spent: float = 0.0
-    day: str = ""
     disabled_reason: str = ""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("a token's concurrency must be at least 1")
 
-    def can_take(self, cost: float, day: str) -> bool:
-        if self.disabled_reason or self.in_use >= self.concurrency:
-            return False
-        spent = self.spent if day == self.day else 0.0
-        return self.daily_budget is None or spent + cost <= self.daily_budget + 1e-9
 
+class TokenPool:
+    """The configured tokens; a token that answered 401 is taken out (until restart)."""
 
-class SlotPool:
-    """Hands out slots; a token that answered 401 is taken out for good (until restart)."""
-
-    def __init__(self, slots: Sequence[TokenSlot]) -> None:
-        if not slots:
+    def __init__(self, accounts: Sequence[TokenAccount]) -> None:
+        if not accounts:
             raise ValueError("at least one ModelScope token is needed")
-        self.slots = list(slots)
+        self.accounts = list(accounts)
 
-    def load_spending(self, spent: dict[str, float], day: str) -> None:
-        for slot in self.slots:
-            slot.spent, slot.day = spent.get(slot.label, 0.0), day
-
-    def acquire(self, cost: float, day: str) -> TokenSlot | None:
-        """The least busy token that can take a job of `cost` today, or None."""
-        ready = [slot for slot in self.slots if slot.can_take(cost, day)]
-        if not ready:
-            return None
-        slot = min(ready, key=lambda s: (s.in_use / s.concurrency, s.spent))
-        self.hold(slot, cost, day)
-        return slot
-
-    def hold(self, slot: TokenSlot, cost: float, day: str) -> None:
-        """Count a job on `slot` (also for a resumed task, whatever the slot's state)."""
-        if slot.day != day:
-            slot.spent, slot.day = 0.0, day
-        slot.in_use += 1
-        slot.spent += cost
-
-    def release(self, slot: TokenSlot, refund: float = 0.0) -> None:
-        slot.in_use = max(0, slot.in_use - 1)
-        slot.spent = max(0.0, slot.spent - refund)
-
-    def disable(self, slot: TokenSlot, reason: str) -> None:
-        slot.disabled_reason = reason
+    def disable(self, account: TokenAccount, reason: str) -> None:
+        account.disabled_reason = reason
         log.error(
             "ModelScope %s is out of the pool: %s; fix MODELSCOPE_API_TOKEN",
-            slot.label,
+            account.label,
             reason,
-            extra={"token": slot.label},
+            extra={"token": account.label},
         )
 
-    def by_label(self, label: str | None) -> TokenSlot | None:
-        return next((slot for slot in self.slots if slot.label == label), None)
+    def by_label(self, label: str | None) -> TokenAccount | None:
+        return next((account for account in self.accounts if account.label == label), None)
+
+    def rooms(self) -> list[TokenRoom]:
+        """What a claim may use: every working token's slots and daily budget."""
+        return [
+            TokenRoom(account.label, account.concurrency, account.daily_budget)
+            for account in self.accounts
+            if not account.disabled_reason
+        ]
 
     @property
     def usable(self) -> bool:
-        return any(not slot.disabled_reason for slot in self.slots)
+        return any(not account.disabled_reason for account in self.accounts)
 
     @property
     def capacity(self) -> int:
-        return sum(slot.concurrency for slot in self.slots if not slot.disabled_reason)
-
-    @property
-    def busy(self) -> int:
-        return sum(slot.in_use for slot in self.slots)
+        return sum(room.concurrency for room in self.rooms())

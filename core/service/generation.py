@@ -25,7 +25,7 @@ from core.metrics import REQUESTS_REFUSED, error_kind
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
-from core.scheduling.protocol import Scheduler
+from core.scheduling.scheduler import Scheduler
 from core.service.policy import Policy
 from core.service.quotas import Admission
 from core.service.rules import CommunityRules
@@ -66,9 +66,10 @@ class GenerationService:
 
     def __init__(
         self,
+        *,
         store: Store,
         catalog: Catalog,
-        dispatcher: Scheduler,
+        scheduler: Scheduler,
         runner: JobRunner,
         notifiers: PlatformNotifiers,
         policy: Policy,
@@ -77,7 +78,7 @@ class GenerationService:
     ) -> None:
         self.store = store
         self.catalog = catalog
-        self._dispatcher = dispatcher
+        self._scheduler = scheduler
         self._runner = runner
         self._notifiers = notifiers
         self.policy = policy
@@ -130,7 +131,7 @@ class GenerationService:
         """Refuse new requests from now on and tell every waiting job's user that the bot
         restarts (their jobs stay in line); answers how many were told."""
         self.draining = True
-        waiting = await self._dispatcher.stranded()
+        waiting = await self._scheduler.stranded()
         for job in waiting:
             await self._notifiers.send_quietly(JobEvent(EventKind.RESTARTING, job))
         return len(waiting)
@@ -140,9 +141,9 @@ class GenerationService:
         job = await self._own_job(user, job_id)
         if job.state.terminal:
             raise NotAllowed(f"job {job_id} already ended")
-        if await self._dispatcher.cancel(job_id) is None and job.state is not JobState.QUEUED:
-            return job  # running: the worker marks it cancelled and announces it
-        return await self._runner.cancel_running(job)
+        if await self._scheduler.stop(job_id):
+            return job  # running: its worker ends it cancelled and announces it
+        return await self._runner.end_cancelled(job)
 
     async def job(self, job_id: str) -> Job | None:
         """A job by id (buttons carry ids; the caller checks who may act on it)."""
@@ -156,8 +157,8 @@ class GenerationService:
         return await self.store.history(user, limit)
 
     async def queue_state(self, user: str) -> QueueState:
-        order = await self._dispatcher.waiting()
-        running = await self._dispatcher.running_count()
+        order = await self._scheduler.waiting()
+        running = await self._scheduler.running_count()
         mine = tuple(i for i, job in enumerate(order, start=1) if job.user == user)
         first = mine[0] if mine else len(order) + 1
         return QueueState(len(order), running, mine, self._estimate(first, running))
@@ -177,7 +178,7 @@ class GenerationService:
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""
         jobs = await self.store.unfinished()
-        await self._dispatcher.recover(jobs)
+        await self._scheduler.recover(jobs)
         log.info("recovered %d unfinished jobs", len(jobs))
         return len(jobs)
 
@@ -193,9 +194,8 @@ class GenerationService:
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
         jobs = self._jobs(request, params)
         await self.store.add_jobs(jobs, await self._admission(request, sum(j.cost for j in jobs)))
-        self._dispatcher.accepted(jobs)
-        position = await self._dispatcher.position(jobs[0].id) or 0
-        wait = self._estimate(position, await self._dispatcher.running_count())
+        position = await self._scheduler.position(jobs[0].id) or 0
+        wait = self._estimate(position, await self._scheduler.running_count())
         for job in jobs:
             queued = JobEvent(EventKind.QUEUED, job, position=position, estimate=wait)
             await self._notifiers.send_quietly(queued)
@@ -254,7 +254,7 @@ class GenerationService:
         return job
 
     def _estimate(self, position: int, running: int) -> float:
-        capacity = max(1, self._dispatcher.capacity)
+        capacity = max(1, self._scheduler.capacity)
         return (position + running) / capacity * self._run_times.typical()
 
 

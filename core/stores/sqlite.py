@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,6 +90,17 @@ class SqliteStore:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
         self._write_lock = asyncio.Lock()
+        self._watchers: list[Callable[[Job], None]] = []
+
+    def watch(self, callback: Callable[[Job], None]) -> None:
+        """Call `callback` with every job this store writes, once the write is committed
+        (the local queue keeps its line in step with the rows this way)."""
+        self._watchers.append(callback)
+
+    def _written(self, jobs: Iterable[Job]) -> None:
+        for job in jobs:
+            for callback in self._watchers:
+                callback(job)
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
@@ -135,6 +146,7 @@ class SqliteStore:
             )
 
         await self._write(insert)
+        self._written(jobs)
 
     async def get(self, job_id: str) -> Job | None:
         async with self._db.execute("SELECT data FROM jobs WHERE id = ?", (job_id,)) as cursor:
@@ -157,7 +169,10 @@ class SqliteStore:
             cursor = await db.execute(sql, values)
             return cursor.rowcount == 1
 
-        return await self._write(update)
+        written = await self._write(update)
+        if written:
+            self._written([job])
+        return written
 
     async def batch(self, batch_id: str) -> list[Job]:
         return await self._jobs(
@@ -166,6 +181,20 @@ class SqliteStore:
 
     async def unfinished(self) -> list[Job]:
         return await self._jobs(UNFINISHED_SQL, TERMINAL)
+
+    async def queued_ids(self) -> list[str]:
+        sql = "SELECT id FROM jobs WHERE state = ?"
+        async with self._db.execute(sql, (JobState.QUEUED.value,)) as cursor:
+            return [str(row[0]) for row in await cursor.fetchall()]
+
+    async def queued_jobs(self, ids: Sequence[str]) -> list[Job]:
+        found: list[Job] = []
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            chunk = list(ids[start : start + 500])
+            marks = ", ".join("?" * len(chunk))
+            sql = f"SELECT data FROM jobs WHERE state = ? AND id IN ({marks})"  # noqa: S608
+            found += await self._jobs(sql, (JobState.QUEUED.value, *chunk))
+        return sorted(found, key=lambda job: (job.created_at, job.id))
 
     async def history(self, user: str, limit: int) -> list[Job]:
         return await self._jobs(

@@ -58,8 +58,8 @@ async def test_readiness_follows_the_store_the_adapter_and_the_tokens(
             async with session.get(f"{base}/readyz") as ready:
                 assert ready.status == 200
                 assert (await ready.json())["adapters"] == {"discord": True}
-            (slot,) = world.core.pool.slots
-            world.core.pool.disable(slot, "401 from ModelScope")
+            (slot,) = world.core.tokens.accounts
+            world.core.tokens.disable(slot, "401 from ModelScope")
             async with session.get(f"{base}/readyz") as ready:
                 assert ready.status == 503
                 checks = (await ready.json())["checks"]
@@ -96,7 +96,7 @@ async def test_metrics_count_a_run_against_the_simulator(
             await private_reply(world, bad)
             fake.fail("webhook_edit", 403, times=1)  # discord.py retries 5xx itself
             await result_of(world, await fake.command("imagine", options=options(prompt="again")))
-            await world.core.dispatcher.wait_idle()
+            await world.core.scheduler.wait_idle()
             after = await _samples(session, base)
         finally:
             await health.stop()

@@ -114,3 +114,23 @@ async def test_sigkill_mid_poll_then_restart(tmp_path: Path) -> None:
     }
     _, logs = await second.communicate()
     assert TOKEN not in logs.decode()
+
+
+async def test_a_job_enqueued_while_run_runs_is_picked_up(tmp_path: Path) -> None:
+    """`imagine-bot enqueue` beside a running `imagine-bot run` (the README's recipe): the
+    running process finds the new row in the shared SQLite file within a second or two."""
+    data = tmp_path / "data"
+    async with Simulator(frozenset({TOKEN}), Timing(run_mean=0.2, run_sd=0.0)) as sim:
+        env = environment(sim, data)
+        running = await imagine("run", env=env, cwd=tmp_path)
+        try:
+            await until(lambda: (data / "imagine.db").exists(), within=30)
+            queued = await imagine("enqueue", "a late lantern", env=env, cwd=tmp_path)
+            out, err = await queued.communicate()
+            assert queued.returncode == 0, err.decode()
+            (job_id,) = out.decode().split()
+            await until(lambda: delivered(data / "events.jsonl")[job_id] == 1, within=20)
+        finally:
+            running.send_signal(signal.SIGTERM)
+            assert await asyncio.wait_for(running.wait(), timeout=20) == 0
+    assert sim.stats.accepted == 1

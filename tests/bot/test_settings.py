@@ -111,7 +111,7 @@ def test_none_lifts_a_limit_and_zones_are_checked(monkeypatch: pytest.MonkeyPatc
 
 
 def test_tiers_from_json_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
-    from bot.runtime import policy_from
+    from bot.config import policy_from
 
     monkeypatch.setenv("QUEUE_TIERS", '[{"level": 1, "in_flight": 2, "roles": ["patron"]}]')
     monkeypatch.setenv("BOT_ADMIN_IDS", "tg:1")

@@ -15,8 +15,9 @@ from core.jobs.events import EventKind, MemoryNotifier
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
-from core.service.core import Core, assemble
+from core.service.core import Core
 from core.service.policy import Policy
+from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.conftest import TOKEN, ShiftedClock, make_engine
 
@@ -34,7 +35,7 @@ class Harness:
         """Wait for `count` final events, and for the workers to record their delivery."""
         async with asyncio.timeout(within):
             await self.notifier.wait_for(count, FINAL)
-            await self.core.dispatcher.wait_idle()
+            await self.core.scheduler.wait_idle()
 
     async def job(self, job_id: str) -> Job:
         job = await self.core.store.get(job_id)
@@ -80,17 +81,17 @@ async def running_core(
         for i, token in enumerate(tokens, start=1)
     ]
     notifier, clock = MemoryNotifier(), ShiftedClock()
-    core = assemble(
-        store,
-        engines,
-        {"tg": notifier},
-        load_catalog(),
-        policy or Policy(),
-        clock,
+    core = Core.build(
+        backend=local_backend(store, clock),
+        engines=engines,
+        notifiers={"tg": notifier},
+        catalog=load_catalog(),
+        policy=policy or Policy(),
+        clock=clock,
         daily_budget=daily_budget,
         progress_every=progress_every,
     )
-    runner = asyncio.create_task(core.run(tick=0.05))
+    runner = asyncio.create_task(core.run())
     try:
         yield Harness(core, notifier, sim, clock)
     finally:

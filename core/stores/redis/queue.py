@@ -1,5 +1,6 @@
-"""The shared queue on Redis (`core.shared_queue.SharedQueue`): the store's waiting sets are
-the queue; claims, leases and take-overs are Lua scripts (queue_scripts.py)."""
+"""The queue on Redis (`core.scheduling.queue.JobQueue`), shared by every process on it: the
+store's waiting sets are the line; claims, leases and take-overs are Lua scripts
+(queue_scripts.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.jobs.job import Job, JobState
-from core.scheduling.queue import Caps, Lease, Renewal, TokenRoom, WaitingLine
+from core.scheduling.fairqueue import admission_order
+from core.scheduling.queue import NEEDS_SLOT, Caps, Lease, Renewal, TokenRoom
 from core.stores.redis.queue_scripts import (
     ABANDON,
     ADOPT,
@@ -22,11 +24,17 @@ from core.stores.redis.queue_scripts import (
 from core.stores.redis.store import RedisStore, answer, texts
 
 DEFAULT_LEASE_SECONDS = 30.0
-NEEDS_SLOT = (JobState.SUBMITTING, JobState.SUBMITTED, JobState.DOWNLOADING)
+
+# One user's waiting jobs, oldest first, their arrival numbers, and the user's last turn.
+Line = tuple[list[Job], list[int], int]
 
 
 class RedisJobQueue:
     """Leases last `lease_seconds` unless renewed; a dead worker's jobs are taken over after."""
+
+    shared = True
+
+    shared = True
 
     def __init__(self, store: RedisStore, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
         self._store = store
@@ -76,7 +84,8 @@ class RedisJobQueue:
         args = [self._prefix, worker, self._ttl, job.id, job.user, job.chat, token]
         return bool(await self._adopt(args=[*args, "1" if queued else "0"]))
 
-    async def finish(self, worker: str, job_id: str) -> None:
+    async def finish(self, worker: str, job_id: str, refund: float = 0.0) -> None:
+        # A token's spending is summed from the rows by the store's scripts: no refund here.
         await self._finish(args=[self._prefix, worker, job_id])
 
     async def abandon(self, worker: str, job_ids: Sequence[str]) -> None:
@@ -89,7 +98,11 @@ class RedisJobQueue:
     async def wait_for_work(self, seconds: float) -> None:
         await answer(self._redis.blpop([self._store.key("wake")], timeout=seconds))
 
-    async def lines(self) -> list[WaitingLine]:
+    async def waiting(self) -> list[Job]:
+        return list(admission_order(await self.lines()))
+
+    async def lines(self) -> list[Line]:
+        """Every user's waiting jobs, for the admission order."""
         users = sorted(texts(await answer(self._redis.smembers(self._store.key("waiters")))))
         if not users:
             return []
@@ -101,12 +114,10 @@ class RedisJobQueue:
         ids = [texts(job_id for job_id, _ in line) for line in waiting]
         jobs = {job.id: job for job in await self._store.jobs([i for line in ids for i in line])}
         return [
-            WaitingLine(
-                jobs=[jobs[i] for i in line_ids if i in jobs],
-                arrivals=[
-                    int(seq) for i, (_, seq) in zip(line_ids, line, strict=True) if i in jobs
-                ],
-                last_served=int(turn) if turn is not None else -1,
+            (
+                [jobs[i] for i in line_ids if i in jobs],
+                [int(seq) for i, (_, seq) in zip(line_ids, line, strict=True) if i in jobs],
+                int(turn) if turn is not None else -1,
             )
             for line_ids, line, turn in zip(ids, waiting, served, strict=True)
         ]

@@ -18,6 +18,7 @@ from core.delivery.i18n import load_translator
 from core.secret import Secret
 from core.service.core import Core
 from core.service.policy import Policy
+from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.conftest import ShiftedClock, adapter_core
@@ -51,7 +52,7 @@ async def discord_world(
         await fake.start()
     store = await SqliteStore.open(db)
     clock = ShiftedClock()
-    core = adapter_core(sim, session, tmp_path, store, policy, clock)
+    core = adapter_core(sim, session, tmp_path, local_backend(store, clock), policy, clock)
     settings: dict[str, Any] = {"guild_ready_timeout": 0.2, "progress_every": 0.0, **config}
     adapter = DiscordAdapter(
         DiscordConfig(Secret(BOT_TOKEN), fake.api_url, fake.gateway_url, **settings),
@@ -63,7 +64,7 @@ async def discord_world(
     receiving = asyncio.create_task(adapter.run())
     async with asyncio.timeout(10):
         await adapter.ready.wait()
-    running = asyncio.create_task(core.run(tick=0.05))
+    running = asyncio.create_task(core.run())
     try:
         yield DiscordWorld(fake, sim, core, adapter, clock)
     finally:

@@ -35,7 +35,7 @@ async def test_429s_while_posting_are_waited_out_and_nothing_is_lost(
         assert refused[0].times == 0  # every 429 was met, and each edit was tried again
         assert len(fake.deliveries()) == 1
         (job,) = await world.core.service.history(ALICE_KEY)
-        await world.core.dispatcher.wait_idle()
+        await world.core.scheduler.wait_idle()
         assert (await world.core.service.job(job.id)).state is JobState.DONE  # type: ignore[union-attr]
 
 
@@ -91,7 +91,7 @@ async def test_a_restart_mid_job_delivers_once_and_buttons_still_work(
             message = await result_of(world, sent)
             clicked = await fake.click(message, button(message, "ℹ️"))
             assert "prompt: a lighthouse" in await private_reply(world, clicked)
-            await world.core.dispatcher.wait_idle()
+            await world.core.scheduler.wait_idle()
         assert len(fake.deliveries()) == 1
         assert simulator.stats.submits == 1
     finally:

@@ -18,6 +18,7 @@ from core.delivery.i18n import load_translator
 from core.secret import Secret
 from core.service.core import Core
 from core.service.policy import Policy
+from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.conftest import ShiftedClock, adapter_core
@@ -56,7 +57,8 @@ async def telegram_world(
     if owns_api:
         await api.start()
     store = await SqliteStore.open(db)
-    core = adapter_core(sim, session, tmp_path, store, policy, ShiftedClock())
+    clock = ShiftedClock()
+    core = adapter_core(sim, session, tmp_path, local_backend(store, clock), policy, clock)
     settings = {
         "poll_timeout": 1,
         "group_messages_per_minute": 10_000.0,
@@ -72,7 +74,7 @@ async def telegram_world(
     receiving = asyncio.create_task(adapter.run())
     async with asyncio.timeout(10):
         await adapter.ready.wait()
-    running = asyncio.create_task(core.run(tick=0.05))
+    running = asyncio.create_task(core.run())
     try:
         yield TelegramWorld(api, sim, core, adapter)
     finally:

@@ -105,7 +105,7 @@ async def test_a_restart_mid_job_still_delivers_once(simulator, session, tmp_pat
         assert api.named("sendPhoto") == []
         async with telegram_world(simulator, session, tmp_path, db=db, api=api) as world:
             await world.api.wait_for("sendPhoto")
-            await world.core.dispatcher.wait_idle()
+            await world.core.scheduler.wait_idle()
             await asyncio.sleep(0.2)
         assert len(api.named("sendPhoto")) == 1
         assert simulator.stats.accepted == 1
@@ -125,7 +125,7 @@ async def test_telegram_faults_while_posting_lose_nothing(
         world.api.faults.append(fault)
         world.imagine("/imagine a stormy sea")
         await world.api.wait_for("sendPhoto")
-        await world.core.dispatcher.wait_idle()
+        await world.core.scheduler.wait_idle()
         assert len(world.api.named("sendPhoto")) == 1
         assert fault.times == 0
         (job,) = await world.core.service.history(f"telegram:{ALICE}")

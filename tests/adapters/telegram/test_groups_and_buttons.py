@@ -145,7 +145,7 @@ async def test_settings_buttons_save_defaults(simulator, session, tmp_path: Path
         }
         world.imagine("/imagine a fox")
         await world.api.wait_for("sendPhoto")
-        await world.core.dispatcher.wait_idle()
+        await world.core.scheduler.wait_idle()
         (task,) = simulator.tasks.values()
         assert (task.body["model"], task.body["size"]) == ("Qwen/Qwen-Image", "1024x768")
         assert (await world.core.service.history(f"telegram:{ALICE}"))[0].state is JobState.DONE

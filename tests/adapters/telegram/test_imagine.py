@@ -118,6 +118,6 @@ async def test_a_batch_with_a_failure_still_delivers_what_it_made(
         (photo,) = await world.api.wait_for("sendPhoto")  # the one image, not a 1-item album
         assert photo.params["caption"].startswith("a kite")
         await world.api.wait_text("editMessageText", "No image this time")
-        await world.core.dispatcher.wait_idle()
+        await world.core.scheduler.wait_idle()
         assert world.api.named("sendMediaGroup") == []
         assert simulator.stats.accepted == 2

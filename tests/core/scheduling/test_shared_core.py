@@ -19,11 +19,11 @@ from core.jobs.job import GenerationRequest, JobState
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
 from core.scheduling.queue import Lease
-from core.service.core import Core, Sharing, assemble
+from core.service.core import Core
 from core.service.policy import Policy
 from core.service.quotas import QuotaLimits
-from core.stores.redis import RedisStore
-from core.stores.redis.queue import RedisJobQueue
+from core.stores.backends import Backend
+from core.stores.redis import RedisJobQueue, RedisStore
 from tests.conftest import TOKEN, make_engine
 
 POLICY = Policy(limits=QuotaLimits(user_daily=None, global_daily=None, max_waiting=10))
@@ -59,18 +59,18 @@ async def shared_core(
     notifier = MemoryNotifier()
     async with aiohttp.ClientSession() as session:
         engine = make_engine(sim, session, out, max_seconds=30.0, token=TOKEN)
-        sharing = Sharing(queue(store, lease_seconds=2.0), name, claiming)
-        core = assemble(
-            store,
-            [("token#1", engine)],
-            {"mem": notifier},
-            load_catalog(),
-            POLICY,
-            SystemClock(),
+        core = Core.build(
+            backend=Backend(store, queue(store, lease_seconds=2.0)),
+            engines=[("token#1", engine)],
+            notifiers={"mem": notifier},
+            catalog=load_catalog(),
+            policy=POLICY,
+            clock=SystemClock(),
+            worker=name,
+            claiming=claiming,
             progress_every=0.0,
-            sharing=sharing,
         )
-        running = asyncio.create_task(core.run(tick=1.0))
+        running = asyncio.create_task(core.run())
         try:
             yield core, notifier
         finally:
@@ -111,7 +111,7 @@ async def test_gateway_queues_worker_runs_and_a_cancel_crosses_over(
             assert stopped is not None and stopped.state is JobState.CANCELLED
             assert stopped.task_id is not None  # it was polled, and stopped by the cancel
             async with asyncio.timeout(10):  # the worker gives the slot back after the event
-                while await gateway.dispatcher.running_count():  # noqa: ASYNC110
+                while await gateway.scheduler.running_count():  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
     assert sim.stats.accepted == 1
 

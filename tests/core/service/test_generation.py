@@ -281,7 +281,7 @@ async def test_a_rejected_token_leaves_the_pool_and_the_job_runs_elsewhere(
         await h.finals(2)
         for receipt in receipts:
             assert (await h.job(receipt.jobs[0].id)).state is JobState.DONE
-        assert h.core.pool.slots[0].disabled_reason
+        assert h.core.tokens.accounts[0].disabled_reason
         assert simulator.stats.accepted == 2
         attempts = [(await h.job(r.jobs[0].id)).submit_attempts for r in receipts]
         assert attempts == [1, 1]  # the refused POST does not count as an attempt
@@ -293,12 +293,15 @@ async def test_a_restart_resumes_without_resubmitting(simulator, session, tmp_pa
     async with running_core(simulator, session, tmp_path, db=db) as first:
         (job,) = (await first.core.service.submit(request())).jobs
         await started(first, 1)
-    async with running_core(simulator, session, tmp_path, db=db) as second:
+    async with running_core(simulator, session, tmp_path, db=db, daily_budget=2.0) as second:
         await second.finals(1)
         done = await second.job(job.id)
         assert done.state is JobState.DONE and done.submit_attempts == 1
-        assert second.core.pool.slots[0].spent == done.cost  # counted once, not twice
-    assert simulator.stats.accepted == 1
+        # Its cost counts once against the token's budget of 2, not twice: one more fits.
+        (more,) = (await second.core.service.submit(request(user="2"))).jobs
+        await second.finals(2)
+        assert (await second.job(more.id)).state is JobState.DONE
+    assert simulator.stats.accepted == 2
 
 
 async def test_old_jobs_and_images_are_purged(simulator, session, tmp_path: Path) -> None:
@@ -346,7 +349,7 @@ async def test_a_tokens_daily_budget_holds_jobs_until_the_next_day(
         (first,) = (await h.core.service.submit(request(user="A"))).jobs
         (second,) = (await h.core.service.submit(request(user="B"))).jobs
         await h.finals(1)
-        await asyncio.sleep(0.3)  # several dispatcher ticks: the token has no budget left
+        await asyncio.sleep(0.3)  # several scheduler rounds: the token has no budget left
         assert (await h.job(second.id)).state is JobState.QUEUED
         assert simulator.stats.accepted == 1
         h.clock.advance(86_400)

@@ -1,0 +1,165 @@
+"""Settings turned into the parts the composition root puts together (bot/composition.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+
+from adapters.discord.lifecycle import DiscordConfig
+from adapters.discord.who import Access
+from adapters.telegram.lifecycle import TelegramConfig
+from bot.settings import Settings
+from core.clock import Clock
+from core.errors import ConfigurationError
+from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
+from core.execution.engine import ImageEngine
+from core.execution.polling import FixedInterval, PollPolicy
+from core.images.download import ImageFetcher
+from core.modelscope.client import ModelScopeClient
+from core.modelscope.http import ModelScopeHttp
+from core.modelscope.retry import Backoff
+from core.requests.moderation import PromptFilter
+from core.secret import Secret
+from core.service.policy import Policy, Tier
+from core.service.quotas import QuotaLimits
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What the engines need, taken from settings (or from `--simulate`)."""
+
+    base_url: str
+    tokens: Sequence[Secret]
+    poll_interval: float
+    poll_policy: str
+    poll_max_seconds: float
+    request_timeout: float
+    max_attempts: int
+    allowed_hosts: Sequence[str]
+    max_download_bytes: int
+    output_dir: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings, output_dir: Path | None = None) -> EngineConfig:
+        return cls(
+            base_url=settings.modelscope_infer_base,
+            tokens=settings.modelscope_tokens(),
+            poll_interval=settings.modelscope_image_poll_interval,
+            poll_policy=settings.modelscope_poll_policy,
+            poll_max_seconds=settings.modelscope_image_poll_max_seconds,
+            request_timeout=settings.modelscope_request_timeout,
+            max_attempts=settings.modelscope_max_attempts,
+            allowed_hosts=settings.modelscope_download_allowed_hosts,
+            max_download_bytes=settings.modelscope_download_max_bytes,
+            output_dir=output_dir or settings.output_dir,
+        )
+
+
+def build_engines(
+    config: EngineConfig,
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    policy: PollPolicy | None = None,
+) -> list[ImageEngine]:
+    """One engine per token: each token is one ModelScope account with its own slot."""
+    backoff = Backoff(attempts=config.max_attempts)
+    fetcher = ImageFetcher(session, config.allowed_hosts, config.max_download_bytes, backoff, clock)
+    chosen = policy or poll_policy(config)
+    return [
+        ImageEngine(
+            ModelScopeClient(
+                ModelScopeHttp(session, config.base_url, token, config.request_timeout),
+                backoff,
+                clock,
+            ),
+            fetcher,
+            config.output_dir,
+            chosen,
+            config.poll_max_seconds,
+            clock,
+        )
+        for token in config.tokens
+    ]
+
+
+def poll_policy(config: EngineConfig) -> PollPolicy:
+    """One policy for every engine, so all tokens' tasks teach it run times."""
+    if config.poll_policy == "fixed":
+        return FixedInterval(config.poll_interval)
+    # Its defaults are for the 3 s default interval; another interval scales them all.
+    return AdaptivePolicy(AdaptiveSettings().scaled(config.poll_interval / 3.0))
+
+
+def policy_from(settings: Settings) -> Policy:
+    limits = QuotaLimits(
+        user_daily=settings.quota_user_daily,
+        chat_daily=settings.quota_chat_daily,
+        global_daily=settings.quota_global_daily,
+        cooldown_seconds=settings.quota_cooldown_seconds,
+        max_waiting=settings.queue_user_waiting,
+        timezone=settings.quota_timezone,
+    )
+    return Policy(
+        limits=limits,
+        user_in_flight=settings.queue_user_in_flight,
+        chat_in_flight=settings.queue_chat_in_flight,
+        admins=frozenset(settings.bot_admin_ids),
+        tiers=tuple(
+            Tier(t.level, t.in_flight, t.waiting, frozenset(t.users), frozenset(t.roles))
+            for t in settings.queue_tiers
+        ),
+        prompt_filter=PromptFilter(
+            tuple(settings.prompt_filter_words), tuple(settings.prompt_filter_patterns)
+        ),
+        retention_days=settings.job_retention_days,
+    )
+
+
+def events_path(settings: Settings) -> Path:
+    return settings.data_dir / "events.jsonl"
+
+
+def telegram_config(settings: Settings) -> TelegramConfig:
+    token = settings.telegram_bot_token
+    if token is None:
+        raise ConfigurationError("TELEGRAM_BOT_TOKEN is not set")
+    secret = settings.telegram_webhook_secret
+    return TelegramConfig(
+        token=Secret(token.get_secret_value(), "telegram"),
+        base_url=settings.telegram_api_base_url,
+        admins=frozenset(settings.bot_admin_ids),
+        mode=settings.telegram_mode,
+        webhook_url=settings.telegram_webhook_url,
+        webhook_secret=Secret(secret.get_secret_value(), "webhook") if secret else None,
+        webhook_host=settings.telegram_webhook_host,
+        webhook_port=settings.telegram_webhook_port,
+    )
+
+
+def discord_config(settings: Settings) -> DiscordConfig:
+    token = settings.discord_bot_token
+    if token is None:
+        raise ConfigurationError("DISCORD_BOT_TOKEN is not set")
+    access = Access(
+        bot_admins=frozenset(settings.bot_admin_ids),
+        guilds=_snowflakes("DISCORD_ALLOWED_GUILDS", settings.discord_allowed_guilds),
+        channels=_snowflakes("DISCORD_ALLOWED_CHANNELS", settings.discord_allowed_channels),
+        dms=settings.discord_allow_dms,
+    )
+    return DiscordConfig(
+        token=Secret(token.get_secret_value(), "discord"),
+        api_base_url=settings.discord_api_base_url,
+        gateway_url=settings.discord_gateway_url,
+        access=access,
+        sync_commands=settings.discord_sync_commands,
+        dev_guild_id=settings.discord_dev_guild_id,
+    )
+
+
+def _snowflakes(name: str, values: list[str]) -> frozenset[int]:
+    if not all(value.isdigit() for value in values):
+        raise ConfigurationError(f"{name}: expected comma-separated numeric ids, got {values!r}")
+    return frozenset(int(value) for value in values)
