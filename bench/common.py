@@ -9,7 +9,7 @@ import math
 import os
 import statistics
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +18,7 @@ import aiohttp
 from bot.config import EngineConfig, build_engines
 from core.clock import SystemClock
 from core.execution.polling import PollPolicy
+from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind, JobEvent, MemoryNotifier
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
@@ -35,6 +36,7 @@ PLATFORM = "bench"
 TOKEN = "ms-bench-token"  # noqa: S105 (the simulator takes any ms- token)
 MODEL = "Tongyi-MAI/Z-Image-Turbo"
 FINAL = tuple(kind for kind in EventKind if kind.final)
+PollFactory = Callable[[RunTimes], PollPolicy]  # a poll policy over the pipeline's run times
 
 
 class Recorder(MemoryNotifier):
@@ -85,7 +87,7 @@ def request(user: int, prompt: str = "a red fox", platform: str = PLATFORM) -> G
 async def pipeline(
     base_url: str,
     workdir: Path,
-    poll: PollPolicy,
+    poll: PollFactory,
     slots: int,
     policy: Policy | None = None,
     shared: Backend | None = None,
@@ -113,11 +115,13 @@ async def pipeline(
     clock = SystemClock()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        engines = build_engines(config, session, clock, poll)
+        run_times = RunTimes()
+        engines = build_engines(config, session, clock, run_times, poll(run_times))
         recorder = Recorder()
         core = Core.build(
             backend=shared or backend,
             engines=[("token#1", engines[0])],
+            run_times=run_times,
             notifiers={PLATFORM: recorder},
             catalog=load_catalog(),
             policy=policy or open_policy(),

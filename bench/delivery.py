@@ -15,10 +15,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import mean, median, percentile, pipeline
+from bench.common import PollFactory, mean, median, percentile, pipeline
 from bot.simulator import Simulator, Timing
 from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
-from core.execution.polling import FixedInterval, PollPolicy
+from core.execution.polling import FixedInterval
 
 WORKLOADS = {
     "two-phase": Timing(queue_mean=5.0, run_mean=12.0, run_sd=1.5),
@@ -35,16 +35,16 @@ class DeliveryConfig:
     slots: int  # tasks in flight at once per policy
 
 
-def policies(scale: float) -> dict[str, PollPolicy]:
+def policies(scale: float) -> dict[str, PollFactory]:
     return {
-        "adaptive": AdaptivePolicy(AdaptiveSettings().scaled(scale)),
-        "fixed-3s": FixedInterval(3.0 * scale),
-        "fixed-5s": FixedInterval(5.0 * scale),
+        "adaptive": lambda times: AdaptivePolicy(times, AdaptiveSettings().scaled(scale)),
+        "fixed-3s": lambda _: FixedInterval(3.0 * scale),
+        "fixed-5s": lambda _: FixedInterval(5.0 * scale),
     }
 
 
 async def run_policy(
-    poll: PollPolicy, timing: Timing, config: DeliveryConfig, workdir: Path
+    poll: PollFactory, timing: Timing, config: DeliveryConfig, workdir: Path
 ) -> dict[str, float]:
     sim = Simulator(timing=replace(timing, scale=config.scale), concurrency_per_token=10**6, seed=7)
     async with sim, pipeline(sim.base_url, workdir, poll, config.slots) as pipe:

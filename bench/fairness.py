@@ -31,10 +31,20 @@ class FairnessConfig:
 
 async def scenario(fifo: bool, config: FairnessConfig, workdir: Path) -> dict[str, float]:
     sim = Simulator(timing=Timing(run_mean=config.run_seconds), concurrency_per_token=10**6)
-    poll = FixedInterval(config.run_seconds / 20)
+    interval = config.run_seconds / 20
     policy = open_policy(user_in_flight=config.slots)
     line = FifoQueue() if fifo else None
-    async with sim, pipeline(sim.base_url, workdir, poll, config.slots, policy, line=line) as pipe:
+    async with (
+        sim,
+        pipeline(
+            sim.base_url,
+            workdir,
+            lambda _: FixedInterval(interval),
+            config.slots,
+            policy,
+            line=line,
+        ) as pipe,
+    ):
         heavy = [(await pipe.submit(0)).id for _ in range(HEAVY_JOBS)]
         light = [(await pipe.submit(user)).id for user in range(1, LIGHT_USERS + 1)]
         await pipe.recorder.finished(HEAVY_JOBS + LIGHT_USERS, within=600)

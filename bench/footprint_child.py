@@ -25,7 +25,7 @@ async def settled_rss() -> int:
 
 
 async def measure(base_url: str, jobs: int, workdir: Path) -> dict[str, int]:
-    async with pipeline(base_url, workdir, AdaptivePolicy(), slots=jobs) as pipe:
+    async with pipeline(base_url, workdir, AdaptivePolicy, slots=jobs) as pipe:
         translator = load_translator()
         service, clock = pipe.core.service, pipe.core.clock
         telegram = TelegramAdapter(TelegramConfig(Secret("123456:bench")), service, translator)

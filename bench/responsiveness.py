@@ -49,7 +49,7 @@ async def probe(pipe: Pipeline, config: LoadConfig) -> tuple[list[float], list[f
 
 async def responsiveness(config: LoadConfig, workdir: Path) -> dict[str, Any]:
     sim = Simulator(timing=Timing(run_mean=3600.0), concurrency_per_token=10**6)
-    async with sim, pipeline(sim.base_url, workdir, AdaptivePolicy(), config.in_flight) as pipe:
+    async with sim, pipeline(sim.base_url, workdir, AdaptivePolicy, config.in_flight) as pipe:
         filling = await fill(pipe, config)
         await asyncio.sleep(3.5)  # every running task has been polled at least once
         async with LoopLag() as lag:

@@ -136,7 +136,12 @@ async def queue_and_wait(
     policy = open_policy()
     try:
         async with pipeline(
-            sim.base_url, place / "gateway", FixedInterval(1.0), 1, policy, shared_backend(store)
+            sim.base_url,
+            place / "gateway",
+            lambda _: FixedInterval(1.0),
+            1,
+            policy,
+            shared_backend(store),
         ) as pipe:
             pipe.core.notifiers.register(CLI_PLATFORM, pipe.recorder)  # "queued" events
             receipts = [

@@ -22,7 +22,10 @@ class ThroughputConfig:
 
 async def throughput(config: ThroughputConfig, workdir: Path) -> dict[str, Any]:
     sim = Simulator(timing=Timing(run_mean=0.0), concurrency_per_token=10**6)
-    async with sim, pipeline(sim.base_url, workdir, FixedInterval(0.05), config.slots) as pipe:
+    async with (
+        sim,
+        pipeline(sim.base_url, workdir, lambda _: FixedInterval(0.05), config.slots) as pipe,
+    ):
         started, cpu = time.perf_counter(), time.process_time()
         for index in range(config.jobs):
             await pipe.submit(index % config.users)

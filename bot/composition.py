@@ -30,6 +30,7 @@ from bot.settings import Settings
 from core.clock import SystemClock
 from core.delivery.i18n import load_translator
 from core.errors import ConfigurationError
+from core.execution.runtimes import RunTimes
 from core.images import workers as imagework
 from core.requests.catalog import load_catalog
 from core.service.core import Core
@@ -60,10 +61,12 @@ async def core_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Core]
                 "Redis: set STORE_URL=redis://HOST:PORT/DB"
             )
         async with aiohttp.ClientSession() as session:
-            engines = build_engines(EngineConfig.from_settings(settings), session, clock)
+            run_times = RunTimes()
+            engines = build_engines(EngineConfig.from_settings(settings), session, clock, run_times)
             yield Core.build(
                 backend=backend,
                 engines=[(engine.client.token_label, engine) for engine in engines],
+                run_times=run_times,
                 notifiers={CLI_PLATFORM: JsonlNotifier(events_path(settings))},
                 catalog=load_catalog(settings.model_catalog_file),
                 policy=policy_from(settings),

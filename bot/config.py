@@ -17,6 +17,7 @@ from core.errors import ConfigurationError
 from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
 from core.execution.engine import ImageEngine
 from core.execution.polling import FixedInterval, PollPolicy
+from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
@@ -62,35 +63,38 @@ def build_engines(
     config: EngineConfig,
     session: aiohttp.ClientSession,
     clock: Clock,
+    run_times: RunTimes,
     policy: PollPolicy | None = None,
 ) -> list[ImageEngine]:
-    """One engine per token: each token is one ModelScope account with its own slot."""
+    """One engine per token (each token is one ModelScope account with its own slots), all
+    teaching the same `run_times`."""
     backoff = Backoff(attempts=config.max_attempts)
     fetcher = ImageFetcher(session, config.allowed_hosts, config.max_download_bytes, backoff, clock)
-    chosen = policy or poll_policy(config)
+    chosen = policy or poll_policy(config, run_times)
     return [
         ImageEngine(
-            ModelScopeClient(
+            client=ModelScopeClient(
                 ModelScopeHttp(session, config.base_url, token, config.request_timeout),
                 backoff,
                 clock,
             ),
-            fetcher,
-            config.output_dir,
-            chosen,
-            config.poll_max_seconds,
-            clock,
+            fetcher=fetcher,
+            output_dir=config.output_dir,
+            policy=chosen,
+            run_times=run_times,
+            max_seconds=config.poll_max_seconds,
+            clock=clock,
         )
         for token in config.tokens
     ]
 
 
-def poll_policy(config: EngineConfig) -> PollPolicy:
-    """One policy for every engine, so all tokens' tasks teach it run times."""
+def poll_policy(config: EngineConfig, run_times: RunTimes) -> PollPolicy:
+    """One policy for every engine."""
     if config.poll_policy == "fixed":
         return FixedInterval(config.poll_interval)
     # Its defaults are for the 3 s default interval; another interval scales them all.
-    return AdaptivePolicy(AdaptiveSettings().scaled(config.poll_interval / 3.0))
+    return AdaptivePolicy(run_times, AdaptiveSettings().scaled(config.poll_interval / 3.0))
 
 
 def policy_from(settings: Settings) -> Policy:

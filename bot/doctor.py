@@ -25,6 +25,7 @@ from core.errors import (
     TransportError,
     Unauthorized,
 )
+from core.execution.runtimes import RunTimes
 
 PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
 
@@ -73,7 +74,7 @@ async def _store(settings: Settings) -> Finding:
 
 async def _modelscope(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
     config = EngineConfig.from_settings(settings)
-    engines = build_engines(config, session, SystemClock())
+    engines = build_engines(config, session, SystemClock(), RunTimes())
     if not engines:
         return [Finding(False, "doctor.no_modelscope_token", {})]
     findings = []

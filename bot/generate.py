@@ -18,6 +18,7 @@ from core.clock import SystemClock
 from core.delivery.i18n import Translator
 from core.errors import ImagineError, Unauthorized
 from core.execution.engine import GeneratedImage, ImageEngine, Progress
+from core.execution.runtimes import RunTimes
 from core.requests.params import GenerationParams
 from core.secret import Secret
 
@@ -68,7 +69,7 @@ async def run_tasks(
     for index, params in enumerate(tasks, start=1):
         queue.put_nowait((index, params))
     async with aiohttp.ClientSession() as session:
-        engines = build_engines(config, session, SystemClock())
+        engines = build_engines(config, session, SystemClock(), RunTimes())
         outcomes = await asyncio.gather(*(_drain(e, queue, reporter) for e in engines))
     done = sum(result.done for result in outcomes)
     reporter.say("cli.summary", done=done, total=len(tasks))

@@ -16,6 +16,7 @@ from bot.simulator import Simulator, Timing
 from core.clock import Clock, SystemClock
 from core.execution.engine import ImageEngine
 from core.execution.polling import FixedInterval
+from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
@@ -96,11 +97,18 @@ def make_engine(
     out: Path,
     max_seconds: float = 10.0,
     token: str = TOKEN,
+    run_times: RunTimes | None = None,
 ) -> ImageEngine:
     clock = SystemClock()
     fetcher = ImageFetcher(session, ["127.0.0.1"], 8 * 1024 * 1024, fast_backoff(), clock)
     return ImageEngine(
-        make_client(sim, session, token), fetcher, out, FixedInterval(0.03), max_seconds, clock
+        client=make_client(sim, session, token),
+        fetcher=fetcher,
+        output_dir=out,
+        policy=FixedInterval(0.03),
+        run_times=run_times or RunTimes(),
+        max_seconds=max_seconds,
+        clock=clock,
     )
 
 
@@ -132,10 +140,12 @@ def adapter_core(
     clock: Clock,
 ) -> Core:
     """The core a chat adapter's tests run: one token, no notifier until the adapter's."""
-    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN)
+    run_times = RunTimes()
+    engine = make_engine(sim, session, tmp_path, 10.0, TOKEN, run_times)
     return Core.build(
         backend=backend,
         engines=[("token#1", engine)],
+        run_times=run_times,
         notifiers={},
         catalog=load_catalog(),
         policy=policy or Policy(),

@@ -16,13 +16,12 @@ bench/ measures it against fixed intervals (docs/BENCHMARKS.md).
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 
-from core.modelscope.tasks import TaskSnapshot, TaskStatus
+from core.execution.runtimes import RunTimes, Spread, TaskTrack
 
-RUNNING = (TaskStatus.RUNNING, TaskStatus.PROCESSING)
 START_POINTS = 8  # the run's start is spread over this many points between two polls
 MAX_PLANNED_POLLS = 200
 
@@ -40,8 +39,6 @@ class AdaptiveSettings:
     last_quantile: float = 0.97
     warmup: int = 5
     widest_spread: float = 0.35  # log-sd of run times beyond which no plan beats `fallback`
-    smoothing: float = 0.1
-    remember: int = 10_000
 
     def scaled(self, factor: float) -> AdaptiveSettings:
         """The same policy on a clock `factor` times as fast (a benchmark's scaled time)."""
@@ -54,33 +51,8 @@ class AdaptiveSettings:
             raise ValueError("adaptive polling settings must be positive")
 
 
-class RunTimeSpread:
-    """An exponentially weighted mean and variance of log(run seconds) of one workload."""
-
-    def __init__(self, smoothing: float) -> None:
-        self._smoothing = smoothing
-        self.count = 0
-        self.mean = 0.0
-        self.variance = 0.0
-
-    def observe(self, seconds: float) -> None:
-        value = math.log(max(seconds, 1e-3))
-        self.count += 1
-        if self.count == 1:
-            self.mean = value
-            return
-        alpha = max(self._smoothing, 1 / self.count)
-        deviation = value - self.mean
-        self.mean += alpha * deviation
-        self.variance = (1 - alpha) * (self.variance + alpha * deviation * deviation)
-
-    @property
-    def spread(self) -> float:
-        return max(math.sqrt(self.variance), 0.02)
-
-
 def end_distribution(
-    runs: RunTimeSpread, started_after: float, started_by: float
+    runs: Spread, started_after: float, started_by: float
 ) -> Callable[[float], float]:
     """P(the task has ended by elapsed `x`): a run time drawn from `runs`, started at a
     moment spread evenly over (`started_after`, `started_by`]."""
@@ -118,73 +90,28 @@ def plan_polls(
     return plan
 
 
-@dataclass
-class _Track:
-    """What the polls of one task have shown (elapsed seconds since its submit)."""
-
-    waiting_seen: float = 0.0  # the last poll that saw it waiting; 0 is the submit
-    running_seen: float | None = None  # the first poll that saw it running
-    last_poll: float = 0.0
-    plan: deque[float] = field(default_factory=deque)
-
-
 class AdaptivePolicy:
-    """Implements `core.polling.PollPolicy`; one instance learns for every engine."""
+    """Implements `core.execution.polling.PollPolicy`, planning from what `run_times` learned
+    (one `RunTimes` for every engine, so every token's tasks teach it)."""
 
-    def __init__(self, settings: AdaptiveSettings | None = None) -> None:
+    def __init__(self, run_times: RunTimes, settings: AdaptiveSettings | None = None) -> None:
+        self.run_times = run_times
         self.settings = settings or AdaptiveSettings()
-        self._workloads: dict[str, RunTimeSpread] = {}
-        self._tracks: OrderedDict[str, _Track] = OrderedDict()
 
-    def next_delay(self, workload: str, snapshot: TaskSnapshot, elapsed: float) -> float:
-        track = self._track(snapshot.task_id)
+    def next_delay(self, workload: str, track: TaskTrack, elapsed: float) -> float:
         runs = self._plannable(workload)
-        delay = self.settings.fallback
-        if snapshot.status not in RUNNING:
-            track.waiting_seen, track.running_seen = elapsed, None
-            track.plan.clear()
-            delay = self.settings.pending_every if runs is not None else delay
-        elif track.running_seen is None:
-            track.running_seen = elapsed
-            if runs is not None:
-                cdf = end_distribution(runs, track.waiting_seen, elapsed)
-                track.plan = deque(plan_polls(cdf, elapsed, self.settings))
+        if track.running_seen is None:
+            return self.settings.pending_every if runs is not None else self.settings.fallback
+        if track.running_seen == elapsed and runs is not None:  # the first poll that saw it run
+            cdf = end_distribution(runs, track.waiting_seen, elapsed)
+            track.plan = deque(plan_polls(cdf, elapsed, self.settings))
         while track.plan and track.plan[0] <= elapsed:
             track.plan.popleft()
-        if track.running_seen is not None and track.plan:
-            delay = track.plan.popleft() - elapsed
-        track.last_poll = elapsed
-        return delay
+        return track.plan.popleft() - elapsed if track.plan else self.settings.fallback
 
-    def observe_finished(self, workload: str, snapshot: TaskSnapshot, elapsed: float) -> None:
-        track = self._tracks.pop(snapshot.task_id, None) or _Track()
-        if snapshot.status is not TaskStatus.SUCCEED:
-            return
-        longest = max(elapsed - track.waiting_seen, 0.0)
-        shortest = 0.0 if track.running_seen is None else track.last_poll - track.running_seen
-        if snapshot.time_taken_ms is None:
-            seconds = (shortest + longest) / 2
-        else:  # trusted within what the polls saw, in case it counts more than the run
-            seconds = min(max(snapshot.time_taken_ms / 1000, shortest), longest)
-        runs = self._workloads.setdefault(workload, RunTimeSpread(self.settings.smoothing))
-        runs.observe(seconds)
-
-    def _plannable(self, workload: str) -> RunTimeSpread | None:
+    def _plannable(self, workload: str) -> Spread | None:
         """The workload's learned run times, if there are enough and they are narrow."""
-        runs = self._workloads.get(workload)
+        runs = self.run_times.runs(workload)
         if runs is None or runs.count < self.settings.warmup:
             return None
         return runs if runs.spread <= self.settings.widest_spread else None
-
-    @property
-    def tracked(self) -> int:
-        """Tasks it is following now (bounded by `remember`)."""
-        return len(self._tracks)
-
-    def _track(self, task_id: str) -> _Track:
-        track = self._tracks.get(task_id)
-        if track is None:
-            track = self._tracks[task_id] = _Track()
-            if len(self._tracks) > self.settings.remember:
-                self._tracks.popitem(last=False)  # a task abandoned without an end
-        return track

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.clock import Clock
-from core.execution.polling import PollPolicy, workload_of
+from core.execution.polling import PollPolicy
+from core.execution.runtimes import RunTimes, workload_of
 from core.images.download import ImageFetcher
 from core.images.processing import ImageInfo, save_original
 from core.modelscope.client import ModelScopeClient, SubmittedTask
@@ -46,14 +47,21 @@ ProgressCallback = Callable[[Progress], Awaitable[None]]
 
 
 class ImageEngine:
-    """Runs tasks on one ModelScope client and keeps the outputs in `output_dir`."""
+    """Runs tasks on one ModelScope client and keeps the outputs in `output_dir`.
+
+    Arguments (keyword-only): `client` (one token's), `fetcher` (downloads the outputs),
+    `output_dir`, `policy` (when to poll), `run_times` (learns from every finished task),
+    `max_seconds` (a task's deadline from its first poll), `clock`.
+    """
 
     def __init__(
         self,
+        *,
         client: ModelScopeClient,
         fetcher: ImageFetcher,
         output_dir: Path,
         policy: PollPolicy,
+        run_times: RunTimes,
         max_seconds: float,
         clock: Clock,
     ) -> None:
@@ -61,6 +69,7 @@ class ImageEngine:
         self._fetcher = fetcher
         self._output_dir = output_dir
         self._policy = policy
+        self._run_times = run_times
         self._max_seconds = max_seconds
         self._clock = clock
 
@@ -105,6 +114,7 @@ class ImageEngine:
             task_id,
             workload=workload_of(params.model, params.size),
             policy=self._policy,
+            run_times=self._run_times,
             max_seconds=self._max_seconds,
             on_poll=report,
             since_submit=since_submit,

@@ -21,7 +21,7 @@ from core.errors import (
     Unauthorized,
 )
 from core.execution.engine import Progress
-from core.execution.estimates import RunTimes
+from core.execution.runtimes import RunTimes, workload_of
 from core.jobs.events import EventKind, JobEvent, PlatformNotifiers
 from core.jobs.job import Job, JobState, QuotaState
 from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
@@ -104,7 +104,6 @@ class JobRunner:
         elapsed = self._since_submit(run)
         await self._move(run, JobState.DOWNLOADING)
         image = await run.account.engine.keep(final, params, elapsed, stem=f"gen_{run.job.id}")
-        self._run_times.observe(params.model, elapsed)
         quota = run.job.quota_state
         await self._move(
             run,
@@ -147,7 +146,8 @@ class JobRunner:
         if now - run.last_progress < self._progress_every:
             return  # chats rate-limit edits: at most one per interval, whatever changed
         run.last_progress = now
-        estimate = self._run_times.left(run.job.params.model, progress.elapsed)
+        params = run.job.params
+        estimate = self._run_times.left(workload_of(params.model, params.size), progress.elapsed)
         event = JobEvent(
             EventKind.PROGRESS,
             run.job,

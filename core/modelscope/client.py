@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from core.clock import Clock
 from core.errors import TaskFailed, TaskTimedOut, TransportError, UpstreamError
 from core.execution.polling import PollPolicy
+from core.execution.runtimes import RunTimes
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
 from core.modelscope.tasks import TaskSnapshot, TaskStatus, parse_task
@@ -83,6 +84,7 @@ class ModelScopeClient:
         *,
         workload: str,
         policy: PollPolicy,
+        run_times: RunTimes,
         max_seconds: float,
         on_poll: ProgressHook | None = None,
         since_submit: float = 0.0,
@@ -90,9 +92,11 @@ class ModelScopeClient:
         """Poll until SUCCEED (returned), FAILED (`TaskFailed`) or `max_seconds` pass
         (`TaskTimedOut`). Transient poll errors are retried under the same deadline. The
         elapsed time given to `policy` and `on_poll` counts from the submit, `since_submit`
-        seconds before this call (a task resumed after a restart)."""
+        seconds before this call (a task resumed after a restart); `run_times` learns from
+        every task that ends."""
         started = self._clock.monotonic()
         last_status, failures = "not polled", 0
+        track = run_times.track(task_id)
         while True:
             elapsed = since_submit + self._clock.monotonic() - started
             try:
@@ -108,9 +112,10 @@ class ModelScopeClient:
                 if on_poll is not None:
                     await on_poll(snapshot, elapsed)
                 if snapshot.status.finished:
-                    policy.observe_finished(workload, snapshot, elapsed)
+                    run_times.finished(workload, snapshot, elapsed)
                     return _final(snapshot)
-                delay = policy.next_delay(workload, snapshot, elapsed)
+                track.saw(snapshot.status, elapsed)
+                delay = policy.next_delay(workload, track, elapsed)
             remaining = started + max_seconds - self._clock.monotonic()
             if remaining <= 0:
                 raise TaskTimedOut(task_id, self._clock.monotonic() - started, last_status)

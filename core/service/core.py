@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.execution.engine import ImageEngine
-from core.execution.estimates import RunTimes
 from core.execution.runner import JobRunner
+from core.execution.runtimes import RunTimes
 from core.jobs.events import Notifier, PlatformNotifiers
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
@@ -42,6 +42,7 @@ class Core:
         *,
         backend: Backend,
         engines: Sequence[tuple[str, ImageEngine]],
+        run_times: RunTimes,
         notifiers: Mapping[str, Notifier],
         catalog: Catalog,
         policy: Policy,
@@ -54,12 +55,13 @@ class Core:
         progress_every: float = 5.0,
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
-        `concurrency` slots and spending at most `daily_budget` a day; `worker`, `claiming`
+        `concurrency` slots and spending at most `daily_budget` a day; `run_times`: what the
+        engines learn, for the wait estimates; `worker`, `claiming`
         and `max_jobs`: this process's part in the queue (see `Scheduler`)."""
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines]
         )
-        run_times, routed, store = RunTimes(), PlatformNotifiers(notifiers), backend.store
+        routed, store = PlatformNotifiers(notifiers), backend.store
         runner = JobRunner(store, routed, tokens, run_times, clock, progress_every)
         scheduler = Scheduler(
             queue=backend.queue,
@@ -91,12 +93,13 @@ class Core:
     async def run(self, purge_every: float = 3600.0) -> None:
         """Resume unfinished jobs, then run the queue until cancelled; old jobs are purged
         every `purge_every` seconds."""
+        await self.service.purge_old()  # before anything runs: a job ending now is kept
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
         await self.service.recover()
         try:
             while True:
-                await self.service.purge_old()
                 await self.clock.sleep(purge_every)
+                await self.service.purge_old()
         finally:
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)

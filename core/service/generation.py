@@ -17,8 +17,8 @@ from core.errors import (
     RequestRefused,
     Restarting,
 )
-from core.execution.estimates import RunTimes
 from core.execution.runner import JobRunner
+from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind, JobEvent, PlatformNotifiers
 from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, new_id
 from core.metrics import REQUESTS_REFUSED, error_kind

@@ -11,6 +11,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.simulator import Simulator
+from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind, MemoryNotifier
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
@@ -76,14 +77,16 @@ async def running_core(
     progress_every: float = 0.0,
 ) -> AsyncIterator[Harness]:
     store = await SqliteStore.open(db)
+    run_times = RunTimes()
     engines = [
-        (f"token#{i}", make_engine(sim, session, tmp_path, max_seconds, token))
+        (f"token#{i}", make_engine(sim, session, tmp_path, max_seconds, token, run_times))
         for i, token in enumerate(tokens, start=1)
     ]
     notifier, clock = MemoryNotifier(), ShiftedClock()
     core = Core.build(
         backend=local_backend(store, clock),
         engines=engines,
+        run_times=run_times,
         notifiers={"tg": notifier},
         catalog=load_catalog(),
         policy=policy or Policy(),

@@ -13,6 +13,7 @@ from bot.simulator import Fault, Simulator
 from core.clock import SystemClock
 from core.errors import DownloadError
 from core.execution.polling import FixedInterval
+from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher, host_allowed
 from core.requests.params import GenerationParams, Size
 from tests.conftest import fast_backoff, make_client
@@ -28,7 +29,11 @@ async def finished_image_url(sim: Simulator, session) -> str:
     client = make_client(sim, session)
     task = await client.submit(PARAMS)
     final = await client.wait_for_task(
-        task.task_id, workload=PARAMS.model, policy=FixedInterval(0.03), max_seconds=5
+        task.task_id,
+        workload=PARAMS.model,
+        policy=FixedInterval(0.03),
+        run_times=RunTimes(),
+        max_seconds=5,
     )
     return final.images[0]
 

@@ -21,6 +21,7 @@ from core.errors import (
     Unauthorized,
 )
 from core.execution.polling import FixedInterval
+from core.execution.runtimes import RunTimes
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
@@ -34,7 +35,7 @@ POLL = FixedInterval(0.03)
 
 async def wait(client: ModelScopeClient, task_id: str, max_seconds: float = 10.0) -> TaskSnapshot:
     return await client.wait_for_task(
-        task_id, workload=PARAMS.model, policy=POLL, max_seconds=max_seconds
+        task_id, workload=PARAMS.model, policy=POLL, run_times=RunTimes(), max_seconds=max_seconds
     )
 
 
@@ -48,7 +49,12 @@ async def test_submit_then_poll_to_success(simulator: Simulator, session) -> Non
 
     task = await client.submit(PARAMS)
     final = await client.wait_for_task(
-        task.task_id, workload=PARAMS.model, policy=POLL, max_seconds=10, on_poll=record
+        task.task_id,
+        workload=PARAMS.model,
+        policy=POLL,
+        run_times=RunTimes(),
+        max_seconds=10,
+        on_poll=record,
     )
     assert final.status is TaskStatus.SUCCEED
     assert final.images[0].endswith(f"/_sim/images/{task.task_id}.png")
@@ -73,6 +79,7 @@ async def test_a_resumed_wait_counts_elapsed_time_from_the_submit(
         task.task_id,
         workload=PARAMS.model,
         policy=POLL,
+        run_times=RunTimes(),
         max_seconds=10,
         on_poll=record,
         since_submit=42.0,

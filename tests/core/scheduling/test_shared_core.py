@@ -14,6 +14,7 @@ import aiohttp
 
 from bot.simulator import Simulator, Timing
 from core.clock import SystemClock
+from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind, MemoryNotifier
 from core.jobs.job import GenerationRequest, JobState
 from core.requests.catalog import load_catalog
@@ -58,10 +59,12 @@ async def shared_core(
     store = await RedisStore.open(url, prefix)
     notifier = MemoryNotifier()
     async with aiohttp.ClientSession() as session:
-        engine = make_engine(sim, session, out, max_seconds=30.0, token=TOKEN)
+        run_times = RunTimes()
+        engine = make_engine(sim, session, out, max_seconds=30.0, token=TOKEN, run_times=run_times)
         core = Core.build(
             backend=Backend(store, queue(store, lease_seconds=2.0)),
             engines=[("token#1", engine)],
+            run_times=run_times,
             notifiers={"mem": notifier},
             catalog=load_catalog(),
             policy=POLICY,

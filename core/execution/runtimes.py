@@ -1,0 +1,147 @@
+"""How long ModelScope takes, learned from finished tasks: the one model of run times that
+the adaptive poll policy plans its polls from and the service estimates waits from.
+
+A workload is a model and an image size (`workload_of`): tasks of one workload take about as
+long once they run. A task waits `PENDING` in ModelScope's queue first, for a time nobody can
+predict, so two things are learned per workload: the *run* (from the moment it started
+running, as far as the polls can tell, to its end: what the poll plan needs) and the *total*
+(from the submit to the end: what a user waits). Both are exponentially weighted log-normal
+fits (`Spread`), since run times are positive and skewed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from core.modelscope.tasks import TaskSnapshot, TaskStatus
+
+RUNNING = (TaskStatus.RUNNING, TaskStatus.PROCESSING)
+DEFAULT_SECONDS = 20.0  # a workload's total until one of its tasks has finished
+SMOOTHING = 0.1
+REMEMBER = 10_000  # tasks followed at once (one abandoned without an end is forgotten)
+
+
+def workload_of(model: str, size: object) -> str:
+    """The key run times are learned under."""
+    return f"{model} {size}"
+
+
+class Spread:
+    """An exponentially weighted mean and variance of log(seconds) of one workload."""
+
+    def __init__(self, smoothing: float = SMOOTHING) -> None:
+        self._smoothing = smoothing
+        self.count = 0
+        self.mean = 0.0
+        self.variance = 0.0
+
+    def observe(self, seconds: float) -> None:
+        value = math.log(max(seconds, 1e-3))
+        self.count += 1
+        if self.count == 1:
+            self.mean = value
+            return
+        alpha = max(self._smoothing, 1 / self.count)
+        deviation = value - self.mean
+        self.mean += alpha * deviation
+        self.variance = (1 - alpha) * (self.variance + alpha * deviation * deviation)
+
+    @property
+    def spread(self) -> float:
+        return max(math.sqrt(self.variance), 0.02)
+
+    @property
+    def expected(self) -> float:
+        """The mean of the fitted log-normal, in seconds."""
+        return math.exp(self.mean + self.variance / 2)
+
+
+@dataclass
+class TaskTrack:
+    """What the polls of one task have shown, in seconds since its submit."""
+
+    waiting_seen: float = 0.0  # the last poll that saw it waiting; 0 is the submit
+    running_seen: float | None = None  # the first poll that saw it running
+    last_poll: float = 0.0
+    plan: deque[float] = field(default_factory=deque)  # the poll policy's planned polls
+
+    def saw(self, status: TaskStatus, elapsed: float) -> bool:
+        """Note a poll's answer; True when it is the first to see the task running."""
+        started = False
+        if status not in RUNNING:
+            self.waiting_seen, self.running_seen = elapsed, None
+            self.plan.clear()
+        elif self.running_seen is None:
+            self.running_seen, started = elapsed, True
+        self.last_poll = elapsed
+        return started
+
+    def run_seconds(self, snapshot: TaskSnapshot, elapsed: float) -> float:
+        """The run's length as far as the polls allow; `time_taken` is trusted within that,
+        in case it counts more than the run."""
+        longest = max(elapsed - self.waiting_seen, 0.0)
+        shortest = 0.0 if self.running_seen is None else self.last_poll - self.running_seen
+        if snapshot.time_taken_ms is None:
+            return (shortest + longest) / 2
+        return min(max(snapshot.time_taken_ms / 1000, shortest), longest)
+
+
+class RunTimes:
+    """Per workload, the run and total `Spread`s; per task being polled, its `TaskTrack`."""
+
+    def __init__(
+        self,
+        smoothing: float = SMOOTHING,
+        default_seconds: float = DEFAULT_SECONDS,
+        remember: int = REMEMBER,
+    ) -> None:
+        self._smoothing = smoothing
+        self._default = default_seconds
+        self._remember = remember
+        self._runs: dict[str, Spread] = {}
+        self._totals: dict[str, Spread] = {}
+        self._tracks: OrderedDict[str, TaskTrack] = OrderedDict()
+
+    def track(self, task_id: str) -> TaskTrack:
+        track = self._tracks.get(task_id)
+        if track is None:
+            track = self._tracks[task_id] = TaskTrack()
+            if len(self._tracks) > self._remember:
+                self._tracks.popitem(last=False)
+        return track
+
+    def finished(self, workload: str, snapshot: TaskSnapshot, elapsed: float) -> None:
+        """Learn from a task's last poll, `elapsed` seconds after its submit (a failed task
+        teaches nothing: it may have ended at once)."""
+        track = self._tracks.pop(snapshot.task_id, None) or TaskTrack(last_poll=elapsed)
+        if snapshot.status is not TaskStatus.SUCCEED:
+            return
+        self._spread(self._runs, workload).observe(track.run_seconds(snapshot, elapsed))
+        self._spread(self._totals, workload).observe(elapsed)
+
+    def runs(self, workload: str) -> Spread | None:
+        """The workload's run times, if any task of it finished."""
+        return self._runs.get(workload)
+
+    def expected(self, workload: str) -> float:
+        """Seconds from a task's submit to its end."""
+        total = self._totals.get(workload)
+        return total.expected if total is not None else self._default
+
+    def left(self, workload: str, elapsed: float) -> float:
+        return max(0.0, self.expected(workload) - elapsed)
+
+    def typical(self) -> float:
+        """A task's seconds over every workload seen (the default before any)."""
+        totals = [spread.expected for spread in self._totals.values()]
+        return sum(totals) / len(totals) if totals else self._default
+
+    @property
+    def tracked(self) -> int:
+        """Tasks followed now (bounded)."""
+        return len(self._tracks)
+
+    def _spread(self, spreads: dict[str, Spread], workload: str) -> Spread:
+        return spreads.setdefault(workload, Spread(self._smoothing))
