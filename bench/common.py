@@ -17,9 +17,11 @@ import aiohttp
 
 from bot.config import EngineConfig, build_engines
 from core.clock import SystemClock
+from core.delivery.notifiers import MemoryNotifier
 from core.execution.polling import PollPolicy
 from core.execution.runtimes import RunTimes
-from core.jobs.events import EventKind, JobEvent, MemoryNotifier
+from core.images.workers import ImageWorkers
+from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
@@ -92,6 +94,7 @@ async def pipeline(
     policy: Policy | None = None,
     shared: Backend | None = None,
     line: FairQueue | None = None,
+    platforms: tuple[str, ...] = (PLATFORM,),
 ) -> AsyncIterator[Pipeline]:
     """The real core (SQLite file, engines over aiohttp, scheduler, runners) on the
     simulator at `base_url`, its queue in `line` order (default: fair); or on a `shared`
@@ -115,14 +118,21 @@ async def pipeline(
     clock = SystemClock()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:
-        run_times = RunTimes()
-        engines = build_engines(config, session, clock, run_times, poll(run_times))
+        run_times, images = RunTimes(), ImageWorkers()
+        engines = build_engines(
+            config,
+            session=session,
+            clock=clock,
+            run_times=run_times,
+            images=images,
+            policy=poll(run_times),
+        )
         recorder = Recorder()
         core = Core.build(
             backend=shared or backend,
             engines=[("token#1", engines[0])],
             run_times=run_times,
-            notifiers={PLATFORM: recorder},
+            notifiers=dict.fromkeys(platforms, recorder),
             catalog=load_catalog(),
             policy=policy or open_policy(),
             clock=clock,
@@ -137,6 +147,7 @@ async def pipeline(
         finally:
             runner.cancel()
             await asyncio.gather(runner, return_exceptions=True)
+            await asyncio.to_thread(images.close)
             if shared is None:
                 await backend.close()
 

@@ -15,6 +15,7 @@ from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bench.common import pipeline, rss_bytes
 from core.delivery.i18n import load_translator
 from core.execution.adaptive_polling import AdaptivePolicy
+from core.images.workers import ImageWorkers
 from core.secret import Secret
 
 
@@ -27,9 +28,11 @@ async def settled_rss() -> int:
 async def measure(base_url: str, jobs: int, workdir: Path) -> dict[str, int]:
     async with pipeline(base_url, workdir, AdaptivePolicy, slots=jobs) as pipe:
         translator = load_translator()
-        service, clock = pipe.core.service, pipe.core.clock
-        telegram = TelegramAdapter(TelegramConfig(Secret("123456:bench")), service, translator)
-        discord = DiscordAdapter(DiscordConfig(Secret("bench")), service, translator, clock)
+        core, images = pipe.core, ImageWorkers()
+        telegram = TelegramAdapter(TelegramConfig(Secret("123456:bench")), translator, images)
+        discord = DiscordAdapter(DiscordConfig(Secret("bench")), translator, core.clock, images)
+        for adapter in (telegram, discord):
+            adapter.handle(core.service, core.admin)
         idle = await settled_rss()
         for index in range(jobs):
             await pipe.submit(index)

@@ -11,8 +11,8 @@ from typing import Any
 
 from bench.common import LoopLag, median, ms, percentile
 from bot.simulator.render import render_png
-from core.images import workers as imagework
 from core.images.processing import FitRules, fit_image
+from core.images.workers import ImageWorkers
 
 MIB = 1024 * 1024
 PICTURES = {"photo-like": 24, "noisy": 120}  # grain: the noisy one is above 10 MB as a PNG
@@ -37,11 +37,12 @@ def timed_fits(data: bytes, budget: int, repeats: int) -> dict[str, Any]:
 
 async def lag_while(fits: int, data: bytes, where: str) -> dict[str, float]:
     rules = FitRules(max_bytes=BUDGETS["1MB"])
-    await imagework.off_loop(fit_image, data, rules)  # the worker process is up before timing
+    images = ImageWorkers()
+    await images.fit(data, rules)  # the worker process is up before timing
     started = time.perf_counter()
     async with LoopLag() as lag:
         if where == "process":
-            await asyncio.gather(*(imagework.off_loop(fit_image, data, rules) for _ in range(fits)))
+            await asyncio.gather(*(images.fit(data, rules) for _ in range(fits)))
         elif where == "threads":
             await asyncio.gather(*(asyncio.to_thread(fit_image, data, rules) for _ in range(fits)))
         else:

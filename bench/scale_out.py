@@ -142,8 +142,8 @@ async def queue_and_wait(
             1,
             policy,
             shared_backend(store),
+            platforms=(CLI_PLATFORM,),  # the recorder hears the "queued" events
         ) as pipe:
-            pipe.core.notifiers.register(CLI_PLATFORM, pipe.recorder)  # "queued" events
             receipts = [
                 await pipe.core.service.submit(request(i % config.users, platform=CLI_PLATFORM))
                 for i in range(config.jobs)

@@ -1,6 +1,12 @@
 """The composition root of the long-running bot (`run`, `gateway`, `worker`, `enqueue`): the
 one place that builds the bot from settings. The store backend is chosen here, once, from
-STORE_URL; everything else receives what it needs through its constructor."""
+STORE_URL; everything else receives what it needs through its constructor.
+
+The order: the image workers, the store backend and the HTTP session; the chat adapters
+the role uses, each with its notifier (the core's way out to that platform); the core,
+given those notifiers; then each adapter is handed the core's two doors (the generation
+service and the admin façade), through which its commands and buttons answer.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import aiohttp
 
@@ -27,14 +34,25 @@ from bot.config import (
 )
 from bot.roles import RUN, Role, process_name
 from bot.settings import Settings
-from core.clock import SystemClock
+from core.clock import Clock, SystemClock
 from core.delivery.i18n import load_translator
 from core.errors import ConfigurationError
 from core.execution.runtimes import RunTimes
-from core.images import workers as imagework
+from core.images.workers import ImageWorkers
+from core.jobs.events import Notifier
 from core.requests.catalog import load_catalog
 from core.service.core import Core
 from core.stores.backends import Backend, open_backend
+
+Adapter = TelegramAdapter | DiscordAdapter
+
+
+@dataclass
+class Bot:
+    """Everything one process runs: the core, and the chat adapters of its role."""
+
+    core: Core
+    adapters: list[tuple[str, Adapter]]
 
 
 async def open_store_backend(settings: Settings) -> Backend:
@@ -47,12 +65,12 @@ async def open_store_backend(settings: Settings) -> Backend:
 
 
 @contextlib.asynccontextmanager
-async def core_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Core]:
-    """The core with its store, HTTP session and engines; all closed on the way out."""
+async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
+    """The bot with its store, HTTP session, engines and image workers; all closed on the
+    way out."""
     if not settings.modelscope_tokens():
         raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
-    clock = SystemClock()
-    imagework.configure(settings.image_workers)
+    clock, images = SystemClock(), ImageWorkers(settings.image_workers)
     backend = await open_store_backend(settings)
     try:
         if role.needs_shared_store and not backend.shared:
@@ -61,65 +79,88 @@ async def core_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Core]
                 "Redis: set STORE_URL=redis://HOST:PORT/DB"
             )
         async with aiohttp.ClientSession() as session:
-            run_times = RunTimes()
-            engines = build_engines(EngineConfig.from_settings(settings), session, clock, run_times)
-            yield Core.build(
-                backend=backend,
-                engines=[(engine.client.token_label, engine) for engine in engines],
-                run_times=run_times,
-                notifiers={CLI_PLATFORM: JsonlNotifier(events_path(settings))},
-                catalog=load_catalog(settings.model_catalog_file),
-                policy=policy_from(settings),
-                clock=clock,
-                worker=process_name(role),
-                claiming=role.claiming,
-                max_jobs=settings.worker_max_jobs if backend.shared else None,
-                concurrency=settings.modelscope_token_concurrency,
-                daily_budget=settings.modelscope_token_daily_budget,
-                progress_every=settings.progress_interval_seconds,
-            )
+            adapters = _adapters(settings, role, backend, clock, images)
+            core = _core(settings, role, backend, session, clock, images, adapters)
+            for _, adapter in adapters:
+                adapter.handle(core.service, core.admin)
+            yield Bot(core, adapters)
     finally:
         await backend.close()
-        await asyncio.to_thread(imagework.shutdown)
+        await asyncio.to_thread(images.close)
 
 
-Adapter = TelegramAdapter | DiscordAdapter
+def _core(
+    settings: Settings,
+    role: Role,
+    backend: Backend,
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    images: ImageWorkers,
+    adapters: list[tuple[str, Adapter]],
+) -> Core:
+    run_times = RunTimes()
+    engines = build_engines(
+        EngineConfig.from_settings(settings),
+        session=session,
+        clock=clock,
+        run_times=run_times,
+        images=images,
+    )
+    notifiers: dict[str, Notifier] = {CLI_PLATFORM: JsonlNotifier(events_path(settings))}
+    notifiers.update({platform: adapter.notifier for platform, adapter in adapters})
+    return Core.build(
+        backend=backend,
+        engines=[(engine.client.token_label, engine) for engine in engines],
+        run_times=run_times,
+        notifiers=notifiers,
+        catalog=load_catalog(settings.model_catalog_file),
+        policy=policy_from(settings),
+        clock=clock,
+        worker=process_name(role),
+        claiming=role.claiming,
+        max_jobs=settings.worker_max_jobs if backend.shared else None,
+        concurrency=settings.modelscope_token_concurrency,
+        daily_budget=settings.modelscope_token_daily_budget,
+        progress_every=settings.progress_interval_seconds,
+    )
+
+
+def _adapters(
+    settings: Settings, role: Role, backend: Backend, clock: Clock, images: ImageWorkers
+) -> list[tuple[str, Adapter]]:
+    """Whoever runs jobs delivers to every configured platform; a gateway has its one
+    platform; `enqueue` has none."""
+    tokens = {TELEGRAM: settings.telegram_bot_token, DISCORD: settings.discord_bot_token}
+    configured = frozenset(name for name, token in tokens.items() if token is not None)
+    platforms = configured if role.claiming or role.receives is None else role.receives
+    translator = load_translator()
+    adapters: list[tuple[str, Adapter]] = []
+    if TELEGRAM in platforms:
+        config = telegram_config(settings)
+        telegram = TelegramAdapter(config, translator, images, backend.first_sight)
+        adapters.append((TELEGRAM, telegram))
+    if DISCORD in platforms:
+        discord = discord_config(settings)
+        if not role.receives_from(DISCORD):  # a worker: its gateway process syncs commands
+            discord = dataclasses.replace(discord, sync_commands=False)
+        adapters.append((DISCORD, DiscordAdapter(discord, translator, clock, images)))
+    return adapters
 
 
 async def start_adapters(
-    settings: Settings, core: Core, role: Role = RUN
-) -> tuple[list[tuple[str, Adapter]], list[asyncio.Task[None]]]:
-    """Start each chat adapter the role uses; return once each receives updates (or, in a
-    worker, can deliver over REST)."""
-    adapters = _adapters(settings, core, role)
+    bot: Bot, settings: Settings, role: Role = RUN
+) -> list[asyncio.Task[None]]:
+    """Start each chat adapter; return once each receives updates (or, in a worker, can
+    deliver over REST)."""
     tasks: list[asyncio.Task[None]] = []
-    for platform, adapter in adapters:
-        core.notifiers.register(platform, adapter.notifier)
+    for platform, adapter in bot.adapters:
         alone = _single_receiver(settings, platform)
-        work = _serve(adapter, role.receives_from(platform), core.backend, alone)
+        work = _serve(adapter, role.receives_from(platform), bot.core.backend, alone)
         tasks.append(asyncio.create_task(work, name=platform))
         ready = asyncio.create_task(adapter.ready.wait())
         await asyncio.wait({tasks[-1], ready}, return_when=asyncio.FIRST_COMPLETED)
         ready.cancel()
-    return adapters, tasks
-
-
-def _adapters(settings: Settings, core: Core, role: Role) -> list[tuple[str, Adapter]]:
-    """A gateway's one platform, or every configured one."""
-    tokens = {TELEGRAM: settings.telegram_bot_token, DISCORD: settings.discord_bot_token}
-    platforms = role.receives or {name for name, token in tokens.items() if token is not None}
-    translator, service = load_translator(), core.service
-    adapters: list[tuple[str, Adapter]] = []
-    if TELEGRAM in platforms:
-        seen = core.backend.first_sight
-        telegram = TelegramAdapter(telegram_config(settings), service, translator, seen)
-        adapters.append((TELEGRAM, telegram))
-    if DISCORD in platforms:
-        config = discord_config(settings)
-        if not role.receives_from(DISCORD):  # a worker: its gateway process syncs commands
-            config = dataclasses.replace(config, sync_commands=False)
-        adapters.append((DISCORD, DiscordAdapter(config, service, translator, core.clock)))
-    return adapters
+    return tasks
 
 
 async def _serve(adapter: Adapter, receive: bool, backend: Backend, alone: str | None) -> None:

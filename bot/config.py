@@ -9,7 +9,7 @@ from pathlib import Path
 import aiohttp
 
 from adapters.discord.lifecycle import DiscordConfig
-from adapters.discord.who import Access
+from adapters.discord.who import Places
 from adapters.telegram.lifecycle import TelegramConfig
 from bot.settings import Settings
 from core.clock import Clock
@@ -19,6 +19,7 @@ from core.execution.engine import ImageEngine
 from core.execution.polling import FixedInterval, PollPolicy
 from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher
+from core.images.workers import ImageWorkers
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
@@ -61,15 +62,24 @@ class EngineConfig:
 
 def build_engines(
     config: EngineConfig,
+    *,
     session: aiohttp.ClientSession,
     clock: Clock,
     run_times: RunTimes,
+    images: ImageWorkers,
     policy: PollPolicy | None = None,
 ) -> list[ImageEngine]:
     """One engine per token (each token is one ModelScope account with its own slots), all
-    teaching the same `run_times`."""
+    teaching the same `run_times`; `images` checks what they download."""
     backoff = Backoff(attempts=config.max_attempts)
-    fetcher = ImageFetcher(session, config.allowed_hosts, config.max_download_bytes, backoff, clock)
+    fetcher = ImageFetcher(
+        session=session,
+        allowed_hosts=config.allowed_hosts,
+        max_bytes=config.max_download_bytes,
+        backoff=backoff,
+        clock=clock,
+        images=images,
+    )
     chosen = policy or poll_policy(config, run_times)
     return [
         ImageEngine(
@@ -134,7 +144,6 @@ def telegram_config(settings: Settings) -> TelegramConfig:
     return TelegramConfig(
         token=Secret(token.get_secret_value(), "telegram"),
         base_url=settings.telegram_api_base_url,
-        admins=frozenset(settings.bot_admin_ids),
         mode=settings.telegram_mode,
         webhook_url=settings.telegram_webhook_url,
         webhook_secret=Secret(secret.get_secret_value(), "webhook") if secret else None,
@@ -147,8 +156,7 @@ def discord_config(settings: Settings) -> DiscordConfig:
     token = settings.discord_bot_token
     if token is None:
         raise ConfigurationError("DISCORD_BOT_TOKEN is not set")
-    access = Access(
-        bot_admins=frozenset(settings.bot_admin_ids),
+    places = Places(
         guilds=_snowflakes("DISCORD_ALLOWED_GUILDS", settings.discord_allowed_guilds),
         channels=_snowflakes("DISCORD_ALLOWED_CHANNELS", settings.discord_allowed_channels),
         dms=settings.discord_allow_dms,
@@ -157,7 +165,7 @@ def discord_config(settings: Settings) -> DiscordConfig:
         token=Secret(token.get_secret_value(), "discord"),
         api_base_url=settings.discord_api_base_url,
         gateway_url=settings.discord_gateway_url,
-        access=access,
+        places=places,
         sync_commands=settings.discord_sync_commands,
         dev_guild_id=settings.discord_dev_guild_id,
     )

@@ -26,6 +26,7 @@ from core.errors import (
     Unauthorized,
 )
 from core.execution.runtimes import RunTimes
+from core.images.workers import ImageWorkers
 
 PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
 
@@ -74,7 +75,9 @@ async def _store(settings: Settings) -> Finding:
 
 async def _modelscope(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
     config = EngineConfig.from_settings(settings)
-    engines = build_engines(config, session, SystemClock(), RunTimes())
+    engines = build_engines(
+        config, session=session, clock=SystemClock(), run_times=RunTimes(), images=ImageWorkers()
+    )  # the probes download nothing: the image workers never start
     if not engines:
         return [Finding(False, "doctor.no_modelscope_token", {})]
     findings = []

@@ -19,6 +19,7 @@ from core.delivery.i18n import Translator
 from core.errors import ImagineError, Unauthorized
 from core.execution.engine import GeneratedImage, ImageEngine, Progress
 from core.execution.runtimes import RunTimes
+from core.images.workers import ImageWorkers
 from core.requests.params import GenerationParams
 from core.secret import Secret
 
@@ -68,9 +69,15 @@ async def run_tasks(
     queue: asyncio.Queue[tuple[int, GenerationParams]] = asyncio.Queue()
     for index, params in enumerate(tasks, start=1):
         queue.put_nowait((index, params))
-    async with aiohttp.ClientSession() as session:
-        engines = build_engines(config, session, SystemClock(), RunTimes())
-        outcomes = await asyncio.gather(*(_drain(e, queue, reporter) for e in engines))
+    images = ImageWorkers()
+    try:
+        async with aiohttp.ClientSession() as session:
+            engines = build_engines(
+                config, session=session, clock=SystemClock(), run_times=RunTimes(), images=images
+            )
+            outcomes = await asyncio.gather(*(_drain(e, queue, reporter) for e in engines))
+    finally:
+        await asyncio.to_thread(images.close)
     done = sum(result.done for result in outcomes)
     reporter.say("cli.summary", done=done, total=len(tasks))
     if done == len(tasks):

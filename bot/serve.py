@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.discord import PLATFORM as DISCORD
 from adapters.telegram import PLATFORM as TELEGRAM
-from bot.composition import core_from, start_adapters
+from bot.composition import bot_from, start_adapters
 from bot.config import events_path
 from bot.health import Connected, HealthServer
 from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
@@ -78,10 +78,11 @@ async def serve(role: Role) -> int:
         return EXIT_CONFIG
     stop = _stop_on_signals()
     try:
-        async with core_from(settings, role) as core:
-            adapters, tasks = await start_adapters(settings, core, role)
+        async with bot_from(settings, role) as bot:
+            core = bot.core
+            tasks = await start_adapters(bot, settings, role)
             tasks.append(asyncio.create_task(core.run(), name="core"))
-            health = await _start_health(settings, core, adapters)
+            health = await _start_health(settings, core, bot.adapters)
             stopping = asyncio.create_task(stop.wait())
             await asyncio.wait({*tasks, stopping}, return_when=asyncio.FIRST_COMPLETED)
             if stop.is_set():
@@ -131,8 +132,8 @@ async def enqueue(args: argparse.Namespace) -> int:
         count=args.count,
     )
     try:
-        async with core_from(settings, ENQUEUE) as core:
-            receipt = await core.service.submit(request)
+        async with bot_from(settings, ENQUEUE) as bot:
+            receipt = await bot.core.service.submit(request)
     except ImagineError as error:
         print(load_translator().error(request.locale, error), file=sys.stderr)
         return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_USAGE

@@ -12,6 +12,8 @@
     │   ├── PromptBlocked             the prompt filter matched `rule`
     │   ├── JobNotFound               no such job (or not the user's)
     │   └── NotAllowed                the job is not the user's, or it is too late
+    │       ├── AdminsOnly            only bot admins and the chat's own admins may
+    │       └── NotYours              only the job's owner or an admin may
     └── UpstreamError                 ModelScope answered with an error (status, request_id)
         ├── BadRequest                400: the service refused a parameter
         ├── Unauthorized              401: bad token or unbound account; stop, tell the operator
@@ -195,6 +197,18 @@ class NotAllowed(RequestRefused):
     """The action is not this user's to take, or it is too late for it."""
 
     key = "error.not_allowed"
+
+
+class AdminsOnly(NotAllowed):
+    """Only bot admins, and a chat's own admins in their chat, may do this."""
+
+    key = "admin.only"
+
+
+class NotYours(NotAllowed):
+    """Only the person who asked for the job, or an admin, may do this with it."""
+
+    key = "delete.not_yours"
 
 
 class Restarting(RequestRefused):

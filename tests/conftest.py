@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,8 @@ from core.execution.engine import ImageEngine
 from core.execution.polling import FixedInterval
 from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher
+from core.images.workers import ImageWorkers
+from core.jobs.events import Notifier
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.retry import Backoff
@@ -27,6 +29,8 @@ from core.service.core import Core
 from core.service.policy import Policy
 from core.stores.backends import Backend
 
+# One pool of image worker processes for the whole session (each start costs a second).
+IMAGES = ImageWorkers()
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
 FAST_TIMING = Timing(queue_mean=0.0, run_mean=0.15, run_sd=0.0)
@@ -100,7 +104,14 @@ def make_engine(
     run_times: RunTimes | None = None,
 ) -> ImageEngine:
     clock = SystemClock()
-    fetcher = ImageFetcher(session, ["127.0.0.1"], 8 * 1024 * 1024, fast_backoff(), clock)
+    fetcher = ImageFetcher(
+        session=session,
+        allowed_hosts=["127.0.0.1"],
+        max_bytes=8 * 1024 * 1024,
+        backoff=fast_backoff(),
+        clock=clock,
+        images=IMAGES,
+    )
     return ImageEngine(
         client=make_client(sim, session, token),
         fetcher=fetcher,
@@ -138,20 +149,29 @@ def adapter_core(
     backend: Backend,
     policy: Policy | None,
     clock: Clock,
+    notifiers: Mapping[str, Notifier],
+    progress_every: float = 0.0,
 ) -> Core:
-    """The core a chat adapter's tests run: one token, no notifier until the adapter's."""
+    """The core a chat adapter's tests run: one token, the adapter's notifier."""
     run_times = RunTimes()
     engine = make_engine(sim, session, tmp_path, 10.0, TOKEN, run_times)
     return Core.build(
         backend=backend,
         engines=[("token#1", engine)],
         run_times=run_times,
-        notifiers={},
+        notifiers=notifiers,
         catalog=load_catalog(),
         policy=policy or Policy(),
         clock=clock,
-        progress_every=0.0,
+        progress_every=progress_every,
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def image_workers() -> Iterator[ImageWorkers]:
+    """The session's image worker processes, stopped at its end."""
+    yield IMAGES
+    IMAGES.close()
 
 
 @pytest.fixture(scope="session")

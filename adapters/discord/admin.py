@@ -1,8 +1,8 @@
 """`/imagine-admin ...`: a guild's budget, per-member limit, prompt filter, bans and stats.
 
 Discord hides the group from members without Manage Server (default permissions); the
-check here also admits bot admins, and refuses everyone else even if a server changes
-the command's permissions."""
+core's rule decides who may use it (bot admins too), even if a server changes the
+command's permissions."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from discord.ext import commands
 
 from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
-from adapters.discord.who import Access, chat_key, locale_of, user_key
+from adapters.discord.who import actor, chat_key, locale_of, user_key
 from core.delivery.i18n import Translator
 from core.errors import ImagineError
 from core.jobs.job import actor_key
+from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
-from core.service.rules import member_key
 
 Amount = app_commands.Range[float, 0, 1_000_000]
 
@@ -30,15 +30,16 @@ class AdminCommands(
     group_name=text("discord.name.admin"),
     group_description=text("discord.admin"),
 ):
-    def __init__(self, service: GenerationService, translator: Translator, access: Access) -> None:
+    def __init__(
+        self, service: GenerationService, admin: CommunityAdmin, translator: Translator
+    ) -> None:
         self._service = service
-        self._rules = service.rules
+        self._admin = admin
         self._t = translator
-        self._access = access
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if self._access.is_admin_here(interaction):
+        if await self._admin.allowed(actor(interaction)):
             return True
         await replies.private(interaction, self._t.text(locale_of(interaction), "admin.only"))
         return False
@@ -47,7 +48,7 @@ class AdminCommands(
     @app_commands.describe(amount=text("discord.opt.amount"))
     async def budget(self, interaction: discord.Interaction, amount: Amount) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._rules.set_chat_settings(chat_key(interaction), daily_budget=amount)
+        await self._admin.set_budget(actor(interaction), amount)
         reply = self._t.text(locale_of(interaction), "admin.budget", value=f"{amount:g}")
         await replies.private(interaction, reply)
 
@@ -55,7 +56,7 @@ class AdminCommands(
     @app_commands.describe(amount=text("discord.opt.amount"))
     async def member_limit(self, interaction: discord.Interaction, amount: Amount) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._rules.set_chat_settings(chat_key(interaction), member_daily=amount)
+        await self._admin.set_member_limit(actor(interaction), amount)
         reply = self._t.text(locale_of(interaction), "admin.member", value=f"{amount:g}")
         await replies.private(interaction, reply)
 
@@ -72,9 +73,7 @@ class AdminCommands(
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = locale_of(interaction)
         try:
-            words, patterns = await self._rules.edit_filter(
-                chat_key(interaction), action, value or ""
-            )
+            words, patterns = await self._admin.edit_filter(actor(interaction), action, value or "")
         except ImagineError as error:
             await replies.private(interaction, self._t.error(locale, error))
             return
@@ -93,10 +92,7 @@ class AdminCommands(
     ) -> None:
         """A server's admin bans in that server; a bot admin bans everywhere."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        target = actor_key(PLATFORM, str(user.id))
-        everywhere = self._access.is_bot_admin(interaction)
-        key = target if everywhere else member_key(chat_key(interaction), target)
-        await self._rules.ban(key, reason or "")
+        await self._admin.ban(actor(interaction), actor_key(PLATFORM, str(user.id)), reason or "")
         reply = self._t.text(locale_of(interaction), "admin.banned", who=user.mention)
         await replies.private(interaction, reply)
 
@@ -104,10 +100,7 @@ class AdminCommands(
     @app_commands.describe(user=text("discord.opt.user"))
     async def unban(self, interaction: discord.Interaction, user: discord.User) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        target = actor_key(PLATFORM, str(user.id))
-        await self._rules.unban(member_key(chat_key(interaction), target))
-        if self._access.is_bot_admin(interaction):
-            await self._rules.unban(target)
+        await self._admin.unban(actor(interaction), actor_key(PLATFORM, str(user.id)))
         reply = self._t.text(locale_of(interaction), "admin.unbanned", who=user.mention)
         await replies.private(interaction, reply)
 
@@ -117,7 +110,7 @@ class AdminCommands(
         locale, chat = locale_of(interaction), chat_key(interaction)
         state = await self._service.queue_state(user_key(interaction))
         quota = await self._service.quota(user_key(interaction), chat)
-        own = await self._rules.chat_settings(chat)
+        own = await self._admin.chat_settings(actor(interaction))
         left = quota.left.get("chat")
         reply = self._t.text(
             locale,

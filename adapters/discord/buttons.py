@@ -1,70 +1,20 @@
-"""Result buttons that keep working after a restart: the action and job id ride in the
-custom id (`v1:<action>:<job id>`), and discord.py's dynamic items route every click here."""
+"""What a press of a result's button does: reroll, edit (a form), details, delete. Who may
+delete is the core's rule; the adapter says who pressed and what Discord says of them."""
 
 from __future__ import annotations
-
-import re
-from typing import Any, Protocol, cast
 
 import discord
 
 from adapters.discord import replies
-from adapters.discord.who import Access, locale_of, user_key
+from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
+from core.delivery.buttons import Action, Press
 from core.delivery.i18n import Translator
 from core.errors import ImagineError
 from core.jobs.job import Job
 from core.service.generation import GenerationService
 
-REROLL, EDIT, DETAILS, DELETE = "reroll", "edit", "details", "delete"
-ACTIONS = (REROLL, EDIT, DETAILS, DELETE)
 PROMPT_INPUT_MAX = 1999
-
-
-class HasButtonActions(Protocol):
-    button_actions: ButtonActions
-
-
-class ResultButton(
-    discord.ui.DynamicItem[discord.ui.Button[Any]],
-    template=r"v1:(?P<action>reroll|edit|details|delete):(?P<job>[A-Za-z0-9_-]{1,64})",
-):
-    def __init__(self, action: str, job_id: str, label: str = "", row: int | None = None) -> None:
-        style = discord.ButtonStyle.danger if action == DELETE else discord.ButtonStyle.secondary
-        button: discord.ui.Button[Any] = discord.ui.Button(
-            label=label or action, style=style, custom_id=f"v1:{action}:{job_id}", row=row
-        )
-        super().__init__(button)
-        self.action, self.job_id = action, job_id
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: re.Match[str],
-        /,
-    ) -> ResultButton:
-        return cls(match["action"], match["job"])
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        actions = cast(HasButtonActions, interaction.client).button_actions
-        await actions.pressed(interaction, self.action, self.job_id)
-
-
-def result_view(translator: Translator, jobs: list[Job]) -> discord.ui.View:
-    """One row per image (reroll, edit, details), and delete for the message."""
-    locale = jobs[0].locale
-    view = discord.ui.View(timeout=None)
-    single = len(jobs) == 1
-    for row, job in enumerate(jobs):
-        number = "" if single else f" {row + 1}"
-        for action in (REROLL, EDIT, DETAILS):
-            label = translator.text(locale, f"button.{action}") + number
-            view.add_item(ResultButton(action, job.id, label, row=row))
-    delete = translator.text(locale, "button.delete")
-    view.add_item(ResultButton(DELETE, jobs[0].id, delete, row=0 if single else len(jobs)))
-    return view
 
 
 class EditPrompt(discord.ui.Modal):
@@ -86,33 +36,34 @@ class EditPrompt(discord.ui.Modal):
 
 
 class ButtonActions:
-    def __init__(
-        self, service: GenerationService, translator: Translator, access: Access, clock: Clock
-    ) -> None:
+    def __init__(self, service: GenerationService, translator: Translator, clock: Clock) -> None:
         self._service = service
         self._t = translator
-        self._access = access
         self._clock = clock
 
-    async def pressed(self, interaction: discord.Interaction, action: str, job_id: str) -> None:
-        if action == REROLL:
-            await self.reroll(interaction, job_id)
-            return
-        job = await self._service.job(job_id)
+    async def pressed(self, interaction: discord.Interaction, press: Press | None) -> None:
         locale = locale_of(interaction)
+        if press is None:  # a button of a kind this version no longer has
+            await replies.private(interaction, self._t.text(locale, "button.expired"))
+            return
+        if press.action is Action.REROLL:
+            await self.reroll(interaction, press.argument)
+            return
+        job = await self._service.job(press.argument)
         if job is None:
-            await replies.private(
-                interaction, self._t.text(locale, "error.job_not_found", job_id=job_id)
-            )
-        elif action == EDIT:
+            text = self._t.text(locale, "error.job_not_found", job_id=press.argument)
+            await replies.private(interaction, text)
+        elif press.action is Action.EDIT:
             title = self._t.text(locale, "discord.edit_title")
             label = self._t.text(locale, "discord.edit_label")
             await interaction.response.send_modal(EditPrompt(self, job, title, label))
-        elif action == DETAILS:
+        elif press.action is Action.DETAILS:
             lines = [f"{name}: {value}" for name, value in job.params.describe().items()]
             await replies.private(interaction, "\n".join([f"`{job.id}`", *lines]))
-        else:
+        elif press.action is Action.DELETE:
             await self._delete(interaction, job)
+        else:  # an action Discord's results do not carry
+            await replies.private(interaction, self._t.text(locale, "button.expired"))
 
     async def reroll(
         self, interaction: discord.Interaction, job_id: str, prompt: str | None = None
@@ -124,10 +75,10 @@ class ButtonActions:
             await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
 
     async def _delete(self, interaction: discord.Interaction, job: Job) -> None:
-        if job.user != user_key(interaction) and not self._access.is_admin_here(interaction):
-            await replies.private(
-                interaction, self._t.text(locale_of(interaction), "delete.not_yours")
-            )
+        try:
+            await self._service.deletable(actor(interaction), job.id)
+        except ImagineError as error:
+            await replies.private(interaction, self._t.error(locale_of(interaction), error))
             return
         # For a button, "the original response" is the message that carries it.
         await interaction.response.defer()

@@ -22,8 +22,7 @@ from core.clock import Clock
 from core.delivery.i18n import Translator
 from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError
-from core.images.processing import to_data_uri
-from core.images.workers import off_loop
+from core.images.workers import ImageWorkers
 from core.jobs.job import GenerationRequest
 from core.requests.validation import ParamsInput
 from core.service.generation import GenerationService
@@ -33,10 +32,13 @@ HISTORY_LIMIT = 10
 
 
 class UserCommands(commands.Cog):
-    def __init__(self, service: GenerationService, translator: Translator, clock: Clock) -> None:
+    def __init__(
+        self, service: GenerationService, translator: Translator, clock: Clock, images: ImageWorkers
+    ) -> None:
         self._service = service
         self._t = translator
         self._clock = clock
+        self._images = images
 
     @app_commands.command(name=text("discord.name.imagine"), description=text("discord.imagine"))
     @app_commands.describe(
@@ -89,7 +91,9 @@ class UserCommands(commands.Cog):
         target = await replies.begin_job(interaction, self._clock)
         try:
             if image is not None:
-                params = dataclasses.replace(params, image_url=await _data_uri(image))
+                # ModelScope gets the pixels as a data URI, never a Discord URL.
+                data_uri = await self._images.data_uri(await image.read())
+                params = dataclasses.replace(params, image_url=data_uri)
             await self._service.submit(self._request(interaction, target.encode(), params, count))
         except ImagineError as error:
             await replies.refuse_job(interaction, self._t.error(locale, error))
@@ -123,7 +127,10 @@ class UserCommands(commands.Cog):
     async def cancel(self, interaction: discord.Interaction, job: str | None = None) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale, user = locale_of(interaction), user_key(interaction)
-        reply = await cancel_text(self._service, self._t, locale, user, job)
+        try:
+            reply = cancel_text(self._t, locale, await self._service.cancel(user, job))
+        except ImagineError as error:
+            reply = self._t.error(locale, error)
         await replies.private(interaction, reply)
 
     @app_commands.command(name=text("discord.name.history"), description=text("discord.history"))
@@ -150,9 +157,9 @@ class UserCommands(commands.Cog):
         try:
             changes = {k: v for k, v in (("model", model), ("size", size)) if v is not None}
             if changes:
-                saved = await self._service.rules.set_defaults(user, **changes)
+                saved = await self._service.set_defaults(user, **changes)
             else:
-                saved = await self._service.rules.defaults(user)
+                saved = await self._service.defaults(user)
         except ImagineError as error:
             await replies.private(interaction, self._t.error(locale, error))
             return
@@ -190,9 +197,3 @@ class UserCommands(commands.Cog):
             count=count,
             roles=tuple(str(role.id) for role in roles),
         )
-
-
-async def _data_uri(image: discord.Attachment) -> str:
-    """The attachment as a data URI: ModelScope gets the pixels, never a Discord URL."""
-    data = await image.read()
-    return await off_loop(to_data_uri, data)

@@ -15,14 +15,17 @@ from discord.ext import commands
 
 from adapters.discord import replies
 from adapters.discord.admin import AdminCommands
-from adapters.discord.buttons import ButtonActions, ResultButton
+from adapters.discord.buttons import ButtonActions
 from adapters.discord.commands import UserCommands
+from adapters.discord.keyboards import ResultButton
 from adapters.discord.localization import CommandTexts
-from adapters.discord.render import PROGRESS_EVERY_SECONDS, DiscordNotifier
-from adapters.discord.who import Access, locale_of
+from adapters.discord.render import DiscordNotifier
+from adapters.discord.who import Places, locale_of
 from core.clock import Clock
 from core.delivery.i18n import Translator
+from core.images.workers import ImageWorkers
 from core.secret import Secret
+from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.discord")
@@ -33,11 +36,10 @@ class DiscordConfig:
     token: Secret
     api_base_url: str = "https://discord.com/api/v10"
     gateway_url: str = "wss://gateway.discord.gg"
-    access: Access = field(default_factory=Access)
+    places: Places = field(default_factory=Places)
     sync_commands: bool = True
     dev_guild_id: int | None = None  # sync there (instant) instead of globally
     guild_ready_timeout: float = 2.0
-    progress_every: float = PROGRESS_EVERY_SECONDS
 
 
 def point_at(config: DiscordConfig) -> None:
@@ -49,11 +51,11 @@ def point_at(config: DiscordConfig) -> None:
 class ImagineTree(app_commands.CommandTree[discord.Client]):
     """Refuses places the bot does not serve; turns a crash into a worded, private reply."""
 
-    access = Access()
+    places = Places()
     texts: Translator | None = None
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if self.access.serves(interaction):
+        if self.places.serves(interaction):
             return True
         if interaction.type is discord.InteractionType.autocomplete:
             await interaction.response.autocomplete([])
@@ -79,12 +81,11 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
 
 
 class ImagineBot(commands.Bot):
+    """The discord.py client: its commands and buttons answer through the core's doors,
+    given by `DiscordAdapter.handle` before it logs in."""
+
     def __init__(
-        self,
-        config: DiscordConfig,
-        service: GenerationService,
-        translator: Translator,
-        clock: Clock,
+        self, config: DiscordConfig, translator: Translator, clock: Clock, images: ImageWorkers
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,
@@ -93,22 +94,31 @@ class ImagineBot(commands.Bot):
             guild_ready_timeout=config.guild_ready_timeout,
             help_command=None,
         )
-        self._config, self._service, self._translator, self._clock = (
+        self._config, self._translator, self._clock, self._images = (
             config,
-            service,
             translator,
             clock,
+            images,
         )
         tree = cast(ImagineTree, self.tree)
-        tree.access, tree.texts = config.access, translator
-        self.button_actions = ButtonActions(service, translator, config.access, clock)
+        tree.places, tree.texts = config.places, translator
+        self.doors: tuple[GenerationService, CommunityAdmin] | None = None
+        self.button_actions: ButtonActions | None = None
         self.connected = asyncio.Event()
 
+    def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
+        self.doors = (service, admin)
+        self.button_actions = ButtonActions(service, self._translator, self._clock)
+
     async def setup_hook(self) -> None:
-        await self.add_cog(UserCommands(self._service, self._translator, self._clock))
-        await self.add_cog(AdminCommands(self._service, self._translator, self._config.access))
+        if self.doors is None:
+            raise RuntimeError("DiscordAdapter.handle() was not called before run()")
+        service, admin = self.doors
+        t = self._translator
+        await self.add_cog(UserCommands(service, t, self._clock, self._images))
+        await self.add_cog(AdminCommands(service, admin, t))
         self.add_dynamic_items(ResultButton)
-        await self.tree.set_translator(CommandTexts(self._translator))
+        await self.tree.set_translator(CommandTexts(t))
         if not self._config.sync_commands:
             return
         if self._config.dev_guild_id is None:
@@ -125,20 +135,21 @@ class ImagineBot(commands.Bot):
 
 
 class DiscordAdapter:
-    """Owns the discord.py bot; `run()` until cancelled."""
+    """Owns the discord.py bot: built with its notifier (the core's way out to Discord),
+    then `handle(service, admin)` (its ways in), then `run()` until cancelled."""
 
     def __init__(
-        self,
-        config: DiscordConfig,
-        service: GenerationService,
-        translator: Translator,
-        clock: Clock,
+        self, config: DiscordConfig, translator: Translator, clock: Clock, images: ImageWorkers
     ) -> None:
         point_at(config)
         self._config = config
-        self.bot = ImagineBot(config, service, translator, clock)
+        self.bot = ImagineBot(config, translator, clock, images)
         self.receiving = True
-        self.notifier = DiscordNotifier(self.bot, service, translator, clock, config.progress_every)
+        self.notifier = DiscordNotifier(self.bot, translator, clock, images)
+
+    def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
+        """Answer commands and buttons through the core's two doors."""
+        self.bot.handle(service, admin)
 
     @property
     def ready(self) -> asyncio.Event:

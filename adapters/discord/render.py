@@ -10,22 +10,19 @@ from pathlib import Path
 
 import discord
 
-from adapters.discord.buttons import result_view
+from adapters.discord.keyboards import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
 from core.clock import Clock
-from core.delivery.batches import BatchDelivery
 from core.delivery.i18n import Translator
 from core.delivery.render import caption, event_text
-from core.images.processing import FitRules, fit_image
-from core.images.workers import off_loop
+from core.images.processing import FitRules
+from core.images.workers import ImageWorkers
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
-from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.discord")
 
-PROGRESS_EVERY_SECONDS = 5.0  # at most one progress edit per message in this time
 DM_SIZE_LIMIT = 10 * 1024 * 1024
 EMBED_TEXT_LIMIT = 4096
 GONE = (401, 404)  # the interaction token expired, or the response was deleted
@@ -35,40 +32,31 @@ class DiscordNotifier:
     """The core's notifier for jobs that came from Discord."""
 
     def __init__(
-        self,
-        client: discord.Client,
-        service: GenerationService,
-        translator: Translator,
-        clock: Clock,
-        progress_every: float = PROGRESS_EVERY_SECONDS,
+        self, client: discord.Client, translator: Translator, clock: Clock, images: ImageWorkers
     ) -> None:
         self._client = client
         self._t = translator
         self._clock = clock
-        self._progress_every = progress_every
-        self._last_edit: dict[int, float] = {}
-        self._batches = BatchDelivery(service.batch)
+        self._images = images
 
     async def notify(self, event: JobEvent) -> None:
-        job, target = event.job, DiscordTarget.decode(event.job.reply_target)
-        if event.kind is EventKind.SUCCEEDED or (event.kind.final and job.batch_size > 1):
+        job, target, batch = event.job, DiscordTarget.decode(event.job.reply_target), event.batch
+        if batch is not None:  # a final event of a job of several images
             if event.kind is not EventKind.SUCCEEDED:
                 await self._status(target, event_text(self._t, event))
-            await self._deliver(job, target)
+            if batch.send and batch.made:
+                await self._send(list(batch.made), target)
+        elif event.kind is EventKind.SUCCEEDED:
+            await self._send([job], target)
         elif event.kind.final:
             await self._final_words(job, target, event_text(self._t, event))
-        elif event.kind is not EventKind.PROGRESS or self._progress_due(target):
+        else:
             await self._status(target, event_text(self._t, event))
-
-    def _progress_due(self, target: DiscordTarget) -> bool:
-        last = self._last_edit.get(target.message_id)
-        return last is None or self._clock.monotonic() - last >= self._progress_every
 
     async def _status(self, target: DiscordTarget, text: str) -> None:
         """Edit the response while the token lives; a passing status is not worth more."""
         if not self._alive(target):
             return
-        self._last_edit[target.message_id] = self._clock.monotonic()
         try:
             await self._webhook(target).edit_message(target.message_id, content=clip(text))
         except discord.HTTPException as error:
@@ -81,23 +69,11 @@ class DiscordNotifier:
         if self._alive(target):
             try:
                 await self._webhook(target).edit_message(target.message_id, content=clip(text))
-                self._forget(target)
                 return
             except discord.HTTPException as error:
                 if error.status not in GONE:
                     raise
         await self._post_later(job, target, content=f"<@{target.user_id}> {text}")
-
-    async def _deliver(self, job: Job, target: DiscordTarget) -> None:
-        """Send the image; a batch waits for its last job, then goes as one message."""
-        if job.batch_size == 1:
-            await self._send([job], target)
-            return
-
-        async def send(made: list[Job], total: int) -> None:
-            await self._send(made, target)
-
-        await self._batches.deliver(job, send)
 
     async def _send(self, jobs: list[Job], target: DiscordTarget) -> None:
         if self._alive(target):
@@ -110,7 +86,6 @@ class DiscordNotifier:
                     embeds=embeds,
                     view=result_view(self._t, jobs),
                 )
-                self._forget(target)
                 return
             except discord.HTTPException as error:
                 if error.status not in GONE:
@@ -132,7 +107,6 @@ class DiscordNotifier:
             user = await self._client.fetch_user(target.user_id)
             dm = await user.create_dm()
             await self._post(dm, content, jobs, min(target.size_limit, DM_SIZE_LIMIT), mention)
-        self._forget(target)
 
     async def _post(
         self,
@@ -157,7 +131,7 @@ class DiscordNotifier:
     async def _result(
         self, jobs: list[Job], size_limit: int
     ) -> tuple[list[discord.File], list[discord.Embed]]:
-        fitted = await asyncio.gather(*(_fitted(job, size_limit) for job in jobs))
+        fitted = await asyncio.gather(*(self._fitted(job, size_limit) for job in jobs))
         files, embeds = [], []
         for job, (data, extension) in zip(jobs, fitted, strict=True):
             name = f"imagine_{job.id}.{extension}"
@@ -172,13 +146,9 @@ class DiscordNotifier:
     def _webhook(self, target: DiscordTarget) -> discord.Webhook:
         return discord.Webhook.partial(target.application_id, target.token, client=self._client)
 
-    def _forget(self, target: DiscordTarget) -> None:
-        self._last_edit.pop(target.message_id, None)
-
-
-async def _fitted(job: Job, size_limit: int) -> tuple[bytes, str]:
-    """The image within this place's upload limit (never a hard-coded size)."""
-    data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
-    fitted = await off_loop(fit_image, data, FitRules(max_bytes=size_limit))
-    extension = "jpg" if fitted.info.format.upper() == "JPEG" else fitted.info.format.lower()
-    return fitted.data, extension
+    async def _fitted(self, job: Job, size_limit: int) -> tuple[bytes, str]:
+        """The image within this place's upload limit (never a hard-coded size)."""
+        data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
+        fitted = await self._images.fit(data, FitRules(max_bytes=size_limit))
+        extension = "jpg" if fitted.info.format.upper() == "JPEG" else fitted.info.format.lower()
+        return fitted.data, extension

@@ -1,4 +1,5 @@
-"""Who and where an interaction comes from, and whether the bot serves it there."""
+"""Who and where an interaction comes from, what Discord says of their rights there, and
+whether the bot serves that place."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import discord
 from adapters.discord import PLATFORM
 from core.delivery.i18n import normalize_locale
 from core.jobs.job import actor_key
+from core.service.access import Actor
 
 
 def user_key(interaction: discord.Interaction) -> str:
@@ -30,11 +32,19 @@ def locale_of(interaction: discord.Interaction) -> str:
     return normalize_locale(interaction.locale.value)
 
 
-@dataclass(frozen=True)
-class Access:
-    """Allow-lists (empty: everywhere) and who administers the bot."""
+def actor(interaction: discord.Interaction) -> Actor:
+    """The member, in the server (or DM) of the interaction; Manage Server administers it."""
 
-    bot_admins: frozenset[str] = frozenset()
+    async def chat_admin() -> bool:
+        return interaction.guild_id is not None and interaction.permissions.manage_guild
+
+    return Actor(user_key(interaction), chat_key(interaction), chat_admin)
+
+
+@dataclass(frozen=True)
+class Places:
+    """Where the bot answers: allow-lists of servers and channels (empty: everywhere), DMs."""
+
     guilds: frozenset[int] = frozenset()
     channels: frozenset[int] = frozenset()
     dms: bool = True
@@ -45,12 +55,3 @@ class Access:
         if self.guilds and interaction.guild_id not in self.guilds:
             return False
         return not self.channels or interaction.channel_id in self.channels
-
-    def is_bot_admin(self, interaction: discord.Interaction) -> bool:
-        return user_key(interaction) in self.bot_admins
-
-    def is_admin_here(self, interaction: discord.Interaction) -> bool:
-        """A bot admin anywhere; in a guild, also a member with Manage Server."""
-        if self.is_bot_admin(interaction):
-            return True
-        return interaction.guild_id is not None and interaction.permissions.manage_guild

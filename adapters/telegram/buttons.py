@@ -3,47 +3,45 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from telegram import CallbackQuery, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from adapters.telegram import keyboards
-from adapters.telegram.permissions import Permissions
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
-from adapters.telegram.who import locale_of, user_id, user_key
+from adapters.telegram.who import actor, locale_of, user_key
+from core.delivery.buttons import PATTERN, Action, parse_button
 from core.delivery.i18n import Translator
 from core.errors import ImagineError
 from core.service.generation import GenerationService
 
+# What a press does; it answers the text shown to the presser alone ("" for none).
+Handler = Callable[[Update, CallbackQuery, str], Awaitable[str]]
+
 
 class Buttons:
     def __init__(
-        self,
-        service: GenerationService,
-        translator: Translator,
-        notifier: TelegramNotifier,
-        permissions: Permissions,
+        self, service: GenerationService, translator: Translator, notifier: TelegramNotifier
     ) -> None:
         self._service = service
         self._t = translator
         self._notifier = notifier
-        self._permissions = permissions
-        self._actions = {
-            keyboards.REROLL: self._reroll,
-            keyboards.FULL_SIZE: self._full_size,
-            keyboards.DELETE: self._delete,
-            keyboards.SET_MODEL: self._set_model,
-            keyboards.SET_SIZE: self._set_size,
+        self._actions: dict[Action, Handler] = {
+            Action.REROLL: self._reroll,
+            Action.FULL_SIZE: self._full_size,
+            Action.DELETE: self._delete,
+            Action.SET_MODEL: self._set_model,
+            Action.SET_SIZE: self._set_size,
         }
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
-        app.add_handler(CallbackQueryHandler(self.pressed, pattern=rf"^{keyboards.VERSION}:"))
+        app.add_handler(CallbackQueryHandler(self.pressed, pattern=PATTERN))
 
     async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        press = keyboards.decode(query.data or "") if query else None
+        press = parse_button(query.data or "") if query else None
         if query is None or press is None or press.action not in self._actions:
             return
         try:
@@ -55,15 +53,15 @@ class Buttons:
 
     async def _reroll(self, update: Update, query: CallbackQuery, job_id: str) -> str:
         message = query.message
-        if message is None:
-            return ""
+        if not isinstance(message, Message):
+            return ""  # gone, or too old for the bot to see: nowhere to answer
         locale = locale_of(update)
         status = await query.get_bot().send_message(
             message.chat.id,
             self._t.text(locale, "status.accepted"),
-            message_thread_id=getattr(message, "message_thread_id", None),
+            message_thread_id=message.message_thread_id if message.is_topic_message else None,
         )
-        target = ReplyTarget(message.chat.id, status.message_id, message.message_id)
+        target = ReplyTarget.answering(message, status.message_id)
         try:
             await self._service.reroll(user_key(update), job_id, target.encode())
         except ImagineError as error:
@@ -84,14 +82,10 @@ class Buttons:
 
     async def _delete(self, update: Update, query: CallbackQuery, argument: str) -> str:
         job_id, _, album_message = argument.partition(".")
-        job, message = await self._service.job(job_id), query.message
-        if job is None or message is None:
+        message = query.message
+        if message is None:
             return ""
-        allowed = job.user == user_key(update) or await self._permissions.is_admin_here(
-            query.get_bot(), message.chat.id, user_id(update)
-        )
-        if not allowed:
-            return self._t.text(locale_of(update), "delete.not_yours")
+        await self._service.deletable(actor(update, query.get_bot()), job_id)
         target = int(album_message) if album_message else message.message_id
         await query.get_bot().delete_message(message.chat.id, target)
         return ""
@@ -99,11 +93,11 @@ class Buttons:
     async def _set_model(self, update: Update, query: CallbackQuery, alias: str) -> str:
         user = user_key(update)
         try:
-            await self._service.rules.set_defaults(user, model=alias)
+            await self._service.set_defaults(user, model=alias)
         except ImagineError:  # the saved size does not fit the new model: drop the size
-            await self._service.rules.set_defaults(user, model=alias, size=None)
+            await self._service.set_defaults(user, model=alias, size=None)
         return self._t.text(locale_of(update), "settings.saved", field="model", value=alias)
 
     async def _set_size(self, update: Update, query: CallbackQuery, size: str) -> str:
-        await self._service.rules.set_defaults(user_key(update), size=size)
+        await self._service.set_defaults(user_key(update), size=size)
         return self._t.text(locale_of(update), "settings.saved", field="size", value=size)

@@ -17,8 +17,7 @@ from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user
 from core.delivery.i18n import Translator
 from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError, InvalidParameter
-from core.images.processing import to_data_uri
-from core.images.workers import off_loop
+from core.images.workers import ImageWorkers
 from core.jobs.job import GenerationRequest
 from core.service.generation import GenerationService
 
@@ -31,11 +30,16 @@ class Commands:
     """The user commands; `admin.AdminCommands` and `callbacks.Buttons` hold the rest."""
 
     def __init__(
-        self, service: GenerationService, translator: Translator, notifier: TelegramNotifier
+        self,
+        service: GenerationService,
+        translator: Translator,
+        notifier: TelegramNotifier,
+        images: ImageWorkers,
     ) -> None:
         self._service = service
         self._t = translator
         self._notifier = notifier
+        self._images = images
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CommandHandler(["imagine", "img"], self.imagine))
@@ -66,14 +70,9 @@ class Commands:
             usage = self._t.text(locale, "usage.imagine", error=self._t.error(locale, error))
             await message.reply_text(usage)
             return
-        image = await _input_image(message)
+        image = await self._input_image(message)
         status = await message.reply_text(self._t.text(locale, "status.accepted"))
-        target = ReplyTarget(
-            message.chat_id,
-            status.message_id,
-            message.message_id,
-            message.message_thread_id if message.is_topic_message else None,
-        )
+        target = ReplyTarget.answering(message, status.message_id)
         request = GenerationRequest(
             platform=PLATFORM,
             user_id=str(user_id(update)),
@@ -88,6 +87,16 @@ class Commands:
             await self._service.submit(request)
         except ImagineError as error:
             await self._notifier.show_status(target, self._t.error(locale, error))
+
+    async def _input_image(self, message: Message) -> str | None:
+        """The photo to edit (sent with the command, or replied to) as a data URI: a Telegram
+        file URL holds the bot token, so it must never reach ModelScope."""
+        source = message if message.photo else message.reply_to_message
+        if source is None or not source.photo:
+            return None
+        file = await source.photo[-1].get_file()
+        data = bytes(await file.download_as_bytearray())
+        return await self._images.data_uri(data)
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message_of(update).reply_text(self._t.text(locale_of(update), "start.text"))
@@ -104,11 +113,13 @@ class Commands:
         await message_of(update).reply_text(queue_text(self._t, locale_of(update), state))
 
     async def cancel(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        job_id = context.args[0] if context.args else None
-        reply = await cancel_text(
-            self._service, self._t, locale_of(update), user_key(update), job_id
-        )
-        await message_of(update).reply_text(reply)
+        job_id, locale = (context.args[0] if context.args else None), locale_of(update)
+        try:
+            cancelled = await self._service.cancel(user_key(update), job_id)
+        except ImagineError as error:
+            await message_of(update).reply_text(self._t.error(locale, error))
+            return
+        await message_of(update).reply_text(cancel_text(self._t, locale, cancelled))
 
     async def history(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
@@ -122,7 +133,7 @@ class Commands:
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
-        saved = await self._service.rules.defaults(user_key(update))
+        saved = await self._service.defaults(user_key(update))
         unset = self._t.text(locale, "settings.unset")
         text = self._t.text(
             locale,
@@ -134,17 +145,6 @@ class Commands:
         await message_of(update).reply_text(
             text, reply_markup=keyboards.settings_keyboard(models, list(PRESET_SIZES))
         )
-
-
-async def _input_image(message: Message) -> str | None:
-    """The photo to edit (sent with the command, or replied to) as a data URI: a Telegram
-    file URL holds the bot token, so it must never reach ModelScope."""
-    source = message if message.photo else message.reply_to_message
-    if source is None or not source.photo:
-        return None
-    file = await source.photo[-1].get_file()
-    data = bytes(await file.download_as_bytearray())
-    return await off_loop(to_data_uri, data)
 
 
 def _arguments(message: Message) -> str:

@@ -13,11 +13,12 @@ from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from adapters.telegram.admin import AdminCommands
 from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
-from adapters.telegram.permissions import Permissions
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
 from core.delivery.i18n import Translator
+from core.images.workers import ImageWorkers
 from core.secret import Secret
+from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.telegram")
@@ -27,7 +28,6 @@ log = logging.getLogger("imagine.telegram")
 class TelegramConfig:
     token: Secret
     base_url: str = "https://api.telegram.org/bot"
-    admins: frozenset[str] = frozenset()
     mode: Literal["polling", "webhook"] = "polling"
     poll_timeout: int = 10
     webhook_url: str = ""
@@ -47,16 +47,20 @@ def file_base_url(base_url: str) -> str:
 
 
 class TelegramAdapter:
-    """Owns the python-telegram-bot application; `run()` until cancelled."""
+    """Owns the python-telegram-bot application: built with its notifier (the core's way
+    out to Telegram), then `handle(service, admin)` (its ways in), then `run()` until
+    cancelled."""
 
     def __init__(
         self,
         config: TelegramConfig,
-        service: GenerationService,
         translator: Translator,
+        images: ImageWorkers,
         first_sight: FirstSight | None = None,
     ) -> None:
         self._config = config
+        self._translator = translator
+        self._images = images
         self._first_sight = first_sight
         limiter = AIORateLimiter(
             overall_max_rate=config.messages_per_second,
@@ -72,15 +76,18 @@ class TelegramAdapter:
             .rate_limiter(limiter)
             .build()
         )
-        self.notifier = TelegramNotifier(self.app.bot, service, translator)
-        permissions = Permissions(config.admins)
-        Commands(service, translator, self.notifier).register(self.app)
-        Buttons(service, translator, self.notifier, permissions).register(self.app)
-        AdminCommands(service, translator, permissions).register(self.app)
+        self.notifier = TelegramNotifier(self.app.bot, translator, images)
         self.app.add_error_handler(_log_error)
         self.ready = asyncio.Event()
         self.receiving = True
         self.webhook_port: int | None = None
+
+    def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
+        """Answer commands and buttons through the core's two doors."""
+        t = self._translator
+        Commands(service, t, self.notifier, self._images).register(self.app)
+        Buttons(service, t, self.notifier).register(self.app)
+        AdminCommands(admin, t).register(self.app)
 
     def is_connected(self) -> bool:
         """Receiving updates (the application runs, polling or the webhook is up); in a

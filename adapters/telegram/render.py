@@ -6,26 +6,17 @@ import asyncio
 import logging
 from pathlib import Path
 
-from telegram import (
-    Bot,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaPhoto,
-    Message,
-    ReplyParameters,
-)
+from telegram import Bot, InputMediaPhoto, ReplyParameters
 from telegram.error import BadRequest
 
 from adapters.telegram import keyboards
 from adapters.telegram.target import ReplyTarget
-from core.delivery.batches import FINISHED_WELL, BatchDelivery
 from core.delivery.i18n import Translator
 from core.delivery.render import caption, event_text
-from core.images.processing import FitRules, fit_image
-from core.images.workers import off_loop
-from core.jobs.events import EventKind, JobEvent
+from core.images.processing import FitRules
+from core.images.workers import ImageWorkers
+from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job
-from core.service.generation import GenerationService
 
 log = logging.getLogger("imagine.telegram")
 
@@ -37,19 +28,22 @@ CAPTION_LIMIT = 1024
 class TelegramNotifier:
     """The core's notifier for jobs that came from Telegram."""
 
-    def __init__(self, bot: Bot, service: GenerationService, translator: Translator) -> None:
+    def __init__(self, bot: Bot, translator: Translator, images: ImageWorkers) -> None:
         self._bot = bot
         self._translator = translator
-        self._batches = BatchDelivery(service.batch)
+        self._images = images
 
     async def notify(self, event: JobEvent) -> None:
-        target = ReplyTarget.decode(event.job.reply_target)
-        if event.kind is EventKind.SUCCEEDED:
-            await self._deliver(event.job, target)
+        target, batch = ReplyTarget.decode(event.job.reply_target), event.batch
+        if event.kind is EventKind.SUCCEEDED and batch is None:
+            await self._send_single(event.job, target)
             return
-        await self.show_status(target, event_text(self._translator, event))
-        if event.kind.final and event.job.batch_size > 1:
-            await self._deliver(event.job, target)  # it may have been the batch's last job
+        if event.kind is not EventKind.SUCCEEDED:
+            await self.show_status(target, event_text(self._translator, event))
+        elif batch is not None and not batch.send:
+            await self._show_partial(event.job, batch, target)
+        if batch is not None and batch.send and batch.made:
+            await self._send_batch(batch, target)
 
     async def show_status(self, target: ReplyTarget, text: str) -> None:
         """Edit the status message; if it is gone, say it in a new message."""
@@ -60,30 +54,21 @@ class TelegramNotifier:
                 return
             await self._bot.send_message(target.chat_id, text, message_thread_id=target.thread_id)
 
-    async def _deliver(self, job: Job, target: ReplyTarget) -> None:
-        """Send the image; for a batch, wait for its last job, then send what it made."""
-        if job.batch_size == 1:
-            await self._send_single(job, target)
-            return
+    async def _show_partial(self, job: Job, batch: BatchState, target: ReplyTarget) -> None:
+        text = self._translator.text(
+            job.locale, "batch.partial", done=len(batch.made), total=batch.total
+        )
+        await self.show_status(target, text)
 
-        async def send(made: list[Job], total: int) -> None:
-            keep_status = len(made) < total  # it says why an image is missing
-            if len(made) == 1:
-                await self._send_single(made[0], target, keep_status)
-            else:
-                await self._send_album(made, target, keep_status)
-
-        async def pending(made: list[Job]) -> None:
-            if job.state in FINISHED_WELL:
-                text = self._translator.text(
-                    job.locale, "batch.partial", done=len(made), total=job.batch_size
-                )
-                await self.show_status(target, text)
-
-        await self._batches.deliver(job, send, pending)
+    async def _send_batch(self, batch: BatchState, target: ReplyTarget) -> None:
+        keep_status = len(batch.made) < batch.total  # it says why an image is missing
+        if len(batch.made) == 1:
+            await self._send_single(batch.made[0], target, keep_status)
+        else:
+            await self._send_album(list(batch.made), target, keep_status)
 
     async def _send_single(self, job: Job, target: ReplyTarget, keep_status: bool = False) -> None:
-        photo = await _fitted(job)
+        photo = await self._fitted(job)
         await self._bot.send_photo(
             target.chat_id,
             photo,
@@ -98,7 +83,7 @@ class TelegramNotifier:
     async def _send_album(
         self, jobs: list[Job], target: ReplyTarget, keep_status: bool = False
     ) -> None:
-        photos = await asyncio.gather(*(_fitted(j) for j in jobs))
+        photos = await asyncio.gather(*(self._fitted(j) for j in jobs))
         media = [
             InputMediaPhoto(photo, caption=self._caption(j) if i == 0 else None)
             for i, (j, photo) in enumerate(zip(jobs, photos, strict=True))
@@ -112,33 +97,11 @@ class TelegramNotifier:
         await self._bot.send_message(
             target.chat_id,
             self._translator.text(jobs[0].locale, "batch.buttons"),
-            reply_markup=self._album_keyboard(jobs, sent),
+            reply_markup=keyboards.album_keyboard(jobs, sent),
             message_thread_id=target.thread_id,
         )
         if not keep_status:
             await self._remove_status(target)
-
-    def _album_keyboard(self, jobs: list[Job], sent: tuple[Message, ...]) -> InlineKeyboardMarkup:
-        rows = []
-        for number, (job, message) in enumerate(zip(jobs, sent, strict=False), start=1):
-            label = f"{number}"
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        f"🔁 {label}", callback_data=keyboards.encode(keyboards.REROLL, job.id)
-                    ),
-                    InlineKeyboardButton(
-                        f"🖼 {label}", callback_data=keyboards.encode(keyboards.FULL_SIZE, job.id)
-                    ),
-                    InlineKeyboardButton(
-                        f"🗑 {label}",
-                        callback_data=keyboards.encode(
-                            keyboards.DELETE, f"{job.id}.{message.message_id}"
-                        ),
-                    ),
-                ]
-            )
-        return InlineKeyboardMarkup(rows)
 
     def _caption(self, job: Job) -> str:
         text = caption(self._translator, job)
@@ -150,10 +113,9 @@ class TelegramNotifier:
         except BadRequest:
             log.debug("status message %s already gone", target.status_message_id)
 
-
-async def _fitted(job: Job) -> bytes:
-    data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
-    return (await off_loop(fit_image, data, PHOTO_RULES)).data
+    async def _fitted(self, job: Job) -> bytes:
+        data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
+        return (await self._images.fit(data, PHOTO_RULES)).data
 
 
 def _reply(target: ReplyTarget) -> ReplyParameters | None:

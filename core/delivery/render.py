@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from core.delivery.i18n import Translator
-from core.errors import ImagineError
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
 from core.requests.catalog import Catalog
-from core.service.generation import GenerationService, QueueState, QuotaView
+from core.service.views import QueueState, QuotaView
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:
@@ -108,17 +107,8 @@ def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
     )
 
 
-async def cancel_text(
-    service: GenerationService, translator: Translator, locale: str, user: str, job_id: str | None
-) -> str:
-    """/cancel [job]: the named job, else the user's newest unfinished one; the answer."""
-    if job_id is None:
-        active = [j for j in await service.history(user) if not j.state.terminal]
-        job_id = active[0].id if active else None
-    if job_id is None:
+def cancel_text(translator: Translator, locale: str, cancelled: Job | None) -> str:
+    """/cancel's answer: the job it cancelled, or that there was nothing to cancel."""
+    if cancelled is None:
         return translator.text(locale, "cancel.none")
-    try:
-        await service.cancel(user, job_id)
-    except ImagineError as error:
-        return translator.error(locale, error)
-    return translator.text(locale, "cancel.done", job_id=job_id)
+    return translator.text(locale, "cancel.done", job_id=cancelled.id)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 from core.clock import Clock
+from core.delivery.notifiers import PlatformNotifiers
+from core.delivery.progress import ProgressThrottle
 from core.errors import (
     ImagineError,
     TaskFailed,
@@ -22,7 +24,7 @@ from core.errors import (
 )
 from core.execution.engine import Progress
 from core.execution.runtimes import RunTimes, workload_of
-from core.jobs.events import EventKind, JobEvent, PlatformNotifiers
+from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job, JobState, QuotaState
 from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
 from core.modelscope.retry import Backoff
@@ -45,7 +47,6 @@ class Outcome(Enum):
 class _Run:
     job: Job
     account: TokenAccount
-    last_progress: float = field(default=-1e9)
     polls: int = 0
 
 
@@ -54,20 +55,23 @@ class JobRunner:
 
     def __init__(
         self,
+        *,
         store: Store,
         notifiers: PlatformNotifiers,
-        pool: TokenPool,
+        tokens: TokenPool,
         run_times: RunTimes,
         clock: Clock,
         progress_every: float = 5.0,
         delivery_backoff: Backoff = DELIVERY_BACKOFF,
     ) -> None:
+        """`progress_every`: least seconds between two progress events for one status
+        message; `delivery_backoff`: how often and how long a final event is retried."""
         self._store = store
         self._notifiers = notifiers
-        self._pool = pool
+        self._pool = tokens
         self._run_times = run_times
         self._clock = clock
-        self._progress_every = progress_every
+        self._progress = ProgressThrottle(progress_every, clock)
         self._delivery_backoff = delivery_backoff
         self.cancel_requested: set[str] = set()
 
@@ -97,7 +101,7 @@ class JobRunner:
             return  # cancelled while it waited for its slot: nothing was sent
         params = run.job.params
         final = await run.account.engine.wait(
-            str(run.job.task_id), params, lambda p: self._progress(run, p), self._since_submit(run)
+            str(run.job.task_id), params, lambda p: self._report(run, p), self._since_submit(run)
         )
         finished_at = self._clock.monotonic()
         POLLS_PER_JOB.observe(run.polls)
@@ -138,14 +142,12 @@ class JobRunner:
         await self._notifiers.send_quietly(JobEvent(EventKind.STARTED, run.job))
         return True
 
-    async def _progress(self, run: _Run, progress: Progress) -> None:
+    async def _report(self, run: _Run, progress: Progress) -> None:
         run.polls += 1
-        now = self._clock.monotonic()
         if progress.status in FINAL_STATUSES:
             return  # the final event follows at once
-        if now - run.last_progress < self._progress_every:
-            return  # chats rate-limit edits: at most one per interval, whatever changed
-        run.last_progress = now
+        if not self._progress.due(run.job.batch_id):
+            return  # chats rate-limit edits: a batch's jobs share one status message
         params = run.job.params
         estimate = self._run_times.left(workload_of(params.model, params.size), progress.elapsed)
         event = JobEvent(

@@ -10,8 +10,8 @@ from yarl import URL
 
 from core.clock import Clock
 from core.errors import DownloadError
-from core.images.processing import ImageInfo, inspect_image
-from core.images.workers import off_loop
+from core.images.processing import ImageInfo
+from core.images.workers import ImageWorkers
 from core.modelscope.retry import Backoff
 
 log = logging.getLogger("imagine.download")
@@ -41,16 +41,21 @@ class ImageFetcher:
 
     def __init__(
         self,
+        *,
         session: aiohttp.ClientSession,
         allowed_hosts: Sequence[str],
         max_bytes: int,
         backoff: Backoff,
         clock: Clock,
+        images: ImageWorkers,
         timeout: float = 60.0,
     ) -> None:
+        """Downloads from `allowed_hosts` only (at every redirect), at most `max_bytes`,
+        retried after `backoff`; `images` checks what came."""
         if max_bytes < 1:
             raise ValueError("max_bytes must be positive")
         self._session = session
+        self._images = images
         self._allowed = tuple(allowed_hosts)
         self._max_bytes = max_bytes
         self._backoff = backoff
@@ -63,7 +68,7 @@ class ImageFetcher:
         while True:
             try:
                 data = await self._fetch_once(URL(url))
-                return data, await off_loop(inspect_image, data)
+                return data, await self._images.inspect(data)
             except (_Retryable, DownloadError) as exc:
                 if isinstance(exc, DownloadError) and not _worth_retrying(exc):
                     raise

@@ -5,6 +5,7 @@ decodes and re-encodes a 2048px image, so with fits running in threads the event
 100 ms at p99 (bench/, 50 images); in a process pool it lags about 1 ms. The pool starts on
 first use (with `spawn`: forking a process that runs threads is unsafe), and takes work as
 picklable top-level functions with picklable arguments. Workers die with the bot (Linux).
+One `ImageWorkers` is made by the composition root and handed to whoever needs it.
 """
 
 from __future__ import annotations
@@ -20,44 +21,59 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from core.images.processing import FitRules, FittedImage, ImageInfo, fit_image, inspect_image
+from core.images.processing import to_data_uri as _to_data_uri
+
 T = TypeVar("T")
 PR_SET_PDEATHSIG = 1
 
-_settings = {"workers": 1}
-_pool: list[ProcessPoolExecutor] = []
 
+class ImageWorkers:
+    """`workers` processes (IMAGE_WORKERS, 1..32) do the image work."""
 
-def configure(workers: int) -> None:
-    """How many processes do image work (IMAGE_WORKERS); takes effect at the next start."""
-    if not 1 <= workers <= 32:
-        raise ValueError("image workers must be 1..32")
-    _settings["workers"] = workers
-    shutdown()
+    def __init__(self, workers: int = 1) -> None:
+        if not 1 <= workers <= 32:
+            raise ValueError("image workers must be 1..32")
+        self._workers = workers
+        self._pool: ProcessPoolExecutor | None = None
 
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` in a worker process; a pool whose worker died (say, killed for
+        memory) is replaced once."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor(), work, *args)
+        except BrokenProcessPool:
+            self.close()
+            return await loop.run_in_executor(self._executor(), work, *args)
 
-async def off_loop(work: Callable[..., T], *args: object) -> T:
-    """`work(*args)` in an image worker process; a pool whose worker died (say, killed for
-    memory) is replaced once."""
-    loop = asyncio.get_running_loop()
-    try:
-        return await loop.run_in_executor(_executor(), work, *args)
-    except BrokenProcessPool:
-        shutdown()
-        return await loop.run_in_executor(_executor(), work, *args)
+    async def fit(self, data: bytes, rules: FitRules) -> FittedImage:
+        """The image within a chat's limits (core.images.processing.fit_image)."""
+        return await self.run(fit_image, data, rules)
 
+    async def inspect(self, data: bytes) -> ImageInfo:
+        """A checked image's format and size, or a `DownloadError`."""
+        return await self.run(inspect_image, data)
 
-def shutdown() -> None:
-    """Stop the worker processes (they start again on the next use)."""
-    while _pool:
-        _pool.pop().shutdown(wait=True, cancel_futures=True)
+    async def data_uri(self, data: bytes) -> str:
+        """An input image as a data URI for ModelScope (never a platform's file URL)."""
+        return await self.run(_to_data_uri, data)
 
+    def start(self) -> None:
+        """Start the processes now rather than at the first image."""
+        self._executor()
 
-def _executor() -> ProcessPoolExecutor:
-    if not _pool:
-        context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(_settings["workers"], context, initializer=_detach)
-        _pool.append(pool)
-    return _pool[0]
+    def close(self) -> None:
+        """Stop the worker processes (they start again on the next use)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(self._workers, context, initializer=_detach)
+        return self._pool
 
 
 def _detach() -> None:

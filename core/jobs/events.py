@@ -1,19 +1,13 @@
-"""The notifier port: how the core tells an adapter what happened to a job."""
+"""What the core tells an adapter about a job (`JobEvent`), and the notifier port through
+which it does."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
 from core.jobs.job import Job
-from core.metrics import PLATFORM_ERRORS
-
-log = logging.getLogger("imagine.notifier")
 
 
 class EventKind(StrEnum):
@@ -34,6 +28,17 @@ class EventKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class BatchState:
+    """On the final event of a job of a request for several images (`count` > 1): the
+    batch's images made so far, in the request's order, and whether to send them now (the
+    batch's last job ended; said once per batch)."""
+
+    made: tuple[Job, ...]
+    total: int
+    send: bool
+
+
+@dataclass(frozen=True)
 class JobEvent:
     kind: EventKind
     job: Job
@@ -41,65 +46,10 @@ class JobEvent:
     status: str | None = None
     elapsed: float | None = None
     estimate: float | None = None
+    batch: BatchState | None = None
 
 
 class Notifier(Protocol):
     """Implemented by each adapter; raising means "not delivered, try again later"."""
 
     async def notify(self, event: JobEvent) -> None: ...
-
-
-class PlatformNotifiers:
-    """Routes each event to the notifier of the job's platform, one job's events in order."""
-
-    def __init__(self, notifiers: Mapping[str, Notifier]) -> None:
-        self._notifiers = dict(notifiers)
-        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-
-    def register(self, platform: str, notifier: Notifier) -> None:
-        """Add a platform's notifier (an adapter built after the core needs the service)."""
-        self._notifiers[platform] = notifier
-
-    async def send(self, event: JobEvent) -> None:
-        """Deliver `event`; exceptions propagate, so final events can be retried."""
-        notifier = self._notifiers.get(event.job.platform)
-        if notifier is None:
-            log.warning("no notifier for platform %s", event.job.platform)
-            return
-        lock = self._locks[event.job.id]
-        async with lock:
-            try:
-                await notifier.notify(event)
-            except Exception:
-                PLATFORM_ERRORS.labels(event.job.platform).inc()
-                raise
-        if event.kind.final:
-            self._locks.pop(event.job.id, None)
-
-    async def send_quietly(self, event: JobEvent) -> None:
-        """Deliver a passing event (queued, started, progress); a failure is only logged."""
-        try:
-            await self.send(event)
-        except Exception:
-            log.warning("could not announce %s for job %s", event.kind, event.job.id, exc_info=True)
-
-
-class MemoryNotifier:
-    """Keeps every event: the notifier of tests and of the CLI."""
-
-    def __init__(self) -> None:
-        self.events: list[JobEvent] = []
-        self.changed = asyncio.Condition()
-
-    async def notify(self, event: JobEvent) -> None:
-        async with self.changed:
-            self.events.append(event)
-            self.changed.notify_all()
-
-    def kinds(self, job_id: str) -> list[EventKind]:
-        return [e.kind for e in self.events if e.job.id == job_id]
-
-    async def wait_for(self, count: int, kinds: tuple[EventKind, ...]) -> None:
-        """Wait until `count` events of `kinds` arrived (bound it with `asyncio.timeout`)."""
-        async with self.changed:
-            await self.changed.wait_for(lambda: sum(e.kind in kinds for e in self.events) >= count)

@@ -7,17 +7,22 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.clock import Clock
+from core.delivery.notifiers import PlatformNotifiers
 from core.execution.engine import ImageEngine
 from core.execution.runner import JobRunner
 from core.execution.runtimes import RunTimes
-from core.jobs.events import Notifier, PlatformNotifiers
+from core.jobs.events import Notifier
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
 from core.scheduling.tokens import TokenAccount, TokenPool
+from core.service.access import Access
+from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
 from core.service.policy import Policy
+from core.service.rules import CommunityRules
 from core.stores.backends import Backend
 from core.stores.port import Store
 
@@ -26,14 +31,18 @@ log = logging.getLogger("imagine.core")
 
 @dataclass
 class Core:
-    """Adapters hold `service`; the composition root runs `run()` and `shutdown()`."""
+    """Adapters hold `service` and `admin`, their only doors into the core; the composition
+    root runs `run()` and `shutdown()`."""
 
     service: GenerationService
+    admin: CommunityAdmin
+    rules: CommunityRules
     scheduler: Scheduler
     runner: JobRunner
     tokens: TokenPool
     backend: Backend
     notifiers: PlatformNotifiers
+    policy: Policy
     clock: Clock
 
     @classmethod
@@ -61,8 +70,16 @@ class Core:
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines]
         )
-        routed, store = PlatformNotifiers(notifiers), backend.store
-        runner = JobRunner(store, routed, tokens, run_times, clock, progress_every)
+        store = backend.store
+        routed = PlatformNotifiers(notifiers, store.batch)
+        runner = JobRunner(
+            store=store,
+            notifiers=routed,
+            tokens=tokens,
+            run_times=run_times,
+            clock=clock,
+            progress_every=progress_every,
+        )
         scheduler = Scheduler(
             queue=backend.queue,
             store=store,
@@ -74,6 +91,7 @@ class Core:
             claiming=claiming,
             max_jobs=max_jobs,
         )
+        rules, access = CommunityRules(store, catalog, policy), Access(policy)
         service = GenerationService(
             store=store,
             catalog=catalog,
@@ -81,10 +99,13 @@ class Core:
             runner=runner,
             notifiers=routed,
             policy=policy,
+            rules=rules,
+            access=access,
             clock=clock,
             run_times=run_times,
         )
-        return cls(service, scheduler, runner, tokens, backend, routed, clock)
+        admin = CommunityAdmin(rules, access)
+        return cls(service, admin, rules, scheduler, runner, tokens, backend, routed, policy, clock)
 
     @property
     def store(self) -> Store:
@@ -93,16 +114,30 @@ class Core:
     async def run(self, purge_every: float = 3600.0) -> None:
         """Resume unfinished jobs, then run the queue until cancelled; old jobs are purged
         every `purge_every` seconds."""
-        await self.service.purge_old()  # before anything runs: a job ending now is kept
+        await self.purge_old()  # before anything runs: a job ending now is kept
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
-        await self.service.recover()
+        await self.recover()
         try:
             while True:
                 await self.clock.sleep(purge_every)
-                await self.service.purge_old()
+                await self.purge_old()
         finally:
             scheduler.cancel()
             await asyncio.gather(scheduler, return_exceptions=True)
+
+    async def recover(self) -> int:
+        """Pick up every unfinished job after a start: queue, resume or deliver each."""
+        jobs = await self.store.unfinished()
+        await self.scheduler.recover(jobs)
+        log.info("recovered %d unfinished jobs", len(jobs))
+        return len(jobs)
+
+    async def purge_old(self) -> int:
+        """Delete finished jobs and their images past the retention period."""
+        horizon = self.clock.now().timestamp() - self.policy.retention_days * 86_400
+        gone = await self.store.purge(horizon)
+        await asyncio.to_thread(_delete_files, [job.result_path for job in gone if job.result_path])
+        return len(gone)
 
     async def shutdown(self, grace: float) -> int:
         """Take nothing new, tell the users whose jobs wait, and give running jobs up to
@@ -120,3 +155,8 @@ class Core:
                 grace,
             )
         return told
+
+
+def _delete_files(paths: list[str]) -> None:
+    for path in paths:
+        Path(path).unlink(missing_ok=True)

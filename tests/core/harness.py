@@ -11,8 +11,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.simulator import Simulator
+from core.delivery.notifiers import MemoryNotifier
 from core.execution.runtimes import RunTimes
-from core.jobs.events import EventKind, MemoryNotifier
+from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, Job
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput

@@ -21,7 +21,7 @@ from core.service.policy import Policy
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.adapters.discord.fake_discord import FakeDiscord
-from tests.conftest import ShiftedClock, adapter_core
+from tests.conftest import IMAGES, ShiftedClock, adapter_core
 
 BOT_TOKEN = "MTIz.fake-discord-bot-token.abc"
 
@@ -44,6 +44,7 @@ async def discord_world(
     policy: Policy | None = None,
     db: str | Path = ":memory:",
     fake: FakeDiscord | None = None,
+    progress_every: float = 0.0,
     **config: Any,
 ) -> AsyncIterator[DiscordWorld]:
     fake = fake or FakeDiscord(BOT_TOKEN)
@@ -52,15 +53,18 @@ async def discord_world(
         await fake.start()
     store = await SqliteStore.open(db)
     clock = ShiftedClock()
-    core = adapter_core(sim, session, tmp_path, local_backend(store, clock), policy, clock)
-    settings: dict[str, Any] = {"guild_ready_timeout": 0.2, "progress_every": 0.0, **config}
+    settings: dict[str, Any] = {"guild_ready_timeout": 0.2, **config}
     adapter = DiscordAdapter(
         DiscordConfig(Secret(BOT_TOKEN), fake.api_url, fake.gateway_url, **settings),
-        core.service,
         load_translator(),
         clock,
+        IMAGES,
     )
-    core.notifiers.register(PLATFORM, adapter.notifier)
+    backend, notifiers = local_backend(store, clock), {PLATFORM: adapter.notifier}
+    core = adapter_core(
+        sim, session, tmp_path, backend, policy, clock, notifiers, progress_every=progress_every
+    )
+    adapter.handle(core.service, core.admin)
     receiving = asyncio.create_task(adapter.run())
     async with asyncio.timeout(10):
         await adapter.ready.wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,32 @@ async def test_delete_is_for_the_requester_and_admins(
         mine = await result_of(world, again)
         await fake.click(mine, button(mine, "🗑"))
         await fake.wait_until(lambda: int(mine["id"]) not in fake.messages)
+
+
+async def test_buttons_posted_by_older_versions_still_work(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        sent = await fake.command("imagine", options=options(prompt="an old lantern"))
+        message = await result_of(world, sent)
+        job_id = button(message, "🔁").rpartition(":")[2]
+        assert button(message, "🔁") == f"v1:r:{job_id}"  # one scheme with Telegram's
+        # The same message as an older version posted it: long action names, and one
+        # button of a kind this version no longer has.
+        old = with_ids(message, {f"v1:r:{job_id}": f"v1:reroll:{job_id}"})
+        old = with_ids(old, {f"v1:i:{job_id}": f"v1:zz:{job_id}"})
+        await fake.click(old, f"v1:reroll:{job_id}")
+        await fake.wait_until(lambda: len(simulator.tasks) == 2)
+        gone = await fake.click(old, f"v1:zz:{job_id}", user_id=BOB)
+        assert await private_reply(world, gone) == "This button no longer works."
+
+
+def with_ids(message: dict[str, object], renamed: dict[str, str]) -> dict[str, object]:
+    copied = copy.deepcopy(message)
+    rows = copied["components"]
+    assert isinstance(rows, list)
+    for row in rows:
+        for item in row["components"]:
+            item["custom_id"] = renamed.get(item["custom_id"], item["custom_id"])
+    return copied

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters.discord.who import Access
+from adapters.discord.who import Places
 from bot.simulator import Simulator, Timing
 from core.service.policy import Policy
 from core.service.quotas import QuotaLimits
@@ -177,8 +177,8 @@ async def test_quota_and_queue_limits_are_private_replies(
 async def test_places_outside_the_allow_lists_are_refused(
     simulator: Simulator, session, tmp_path: Path
 ) -> None:
-    access = Access(channels=frozenset({CHANNEL}), dms=False)
-    async with discord_world(simulator, session, tmp_path, access=access) as world:
+    places = Places(channels=frozenset({CHANNEL}), dms=False)
+    async with discord_world(simulator, session, tmp_path, places=places) as world:
         fake = world.fake
         elsewhere = await fake.command(
             "imagine", options=options(prompt="x"), channel_id=OTHER_CHANNEL

@@ -21,7 +21,7 @@ from core.service.policy import Policy
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram
-from tests.conftest import ShiftedClock, adapter_core
+from tests.conftest import IMAGES, ShiftedClock, adapter_core
 
 BOT_TOKEN = "123456:TEST-telegram-token"
 GROUP, ALICE, BOB = -100200, 501, 502
@@ -58,7 +58,6 @@ async def telegram_world(
         await api.start()
     store = await SqliteStore.open(db)
     clock = ShiftedClock()
-    core = adapter_core(sim, session, tmp_path, local_backend(store, clock), policy, clock)
     settings = {
         "poll_timeout": 1,
         "group_messages_per_minute": 10_000.0,
@@ -67,10 +66,12 @@ async def telegram_world(
     }
     adapter = TelegramAdapter(
         TelegramConfig(Secret(BOT_TOKEN), base_url=f"{api.base}/bot", **settings),
-        core.service,
         load_translator(),
+        IMAGES,
     )
-    core.notifiers.register(PLATFORM, adapter.notifier)
+    backend, notifiers = local_backend(store, clock), {PLATFORM: adapter.notifier}
+    core = adapter_core(sim, session, tmp_path, backend, policy, clock, notifiers)
+    adapter.handle(core.service, core.admin)
     receiving = asyncio.create_task(adapter.run())
     async with asyncio.timeout(10):
         await adapter.ready.wait()

@@ -68,9 +68,8 @@ async def test_queue_full_is_explained(simulator, session, tmp_path: Path) -> No
 
 
 async def test_admin_commands_need_an_admin(simulator, session, tmp_path: Path) -> None:
-    async with telegram_world(
-        simulator, session, tmp_path, admins=frozenset({f"telegram:{ALICE}"})
-    ) as world:
+    admins = Policy(admins=frozenset({f"telegram:{ALICE}"}))
+    async with telegram_world(simulator, session, tmp_path, policy=admins) as world:
         refused = await reply_to(world, "/budget 5", chat=GROUP, user=BOB)
         assert refused == "Only bot admins and this group's admins can do that."
         world.api.admins.add((GROUP, BOB))
@@ -90,7 +89,7 @@ async def test_admin_commands_need_an_admin(simulator, session, tmp_path: Path) 
         await world.api.wait_text("editMessageText", "You cannot use this bot here")
         world.imagine("/imagine a cat", chat=ALICE, user=ALICE)  # a group ban stays in the group
         await world.api.wait_for("sendPhoto")
-        settings = await world.core.service.rules.chat_settings(f"telegram:{GROUP}")
+        settings = await world.core.rules.chat_settings(f"telegram:{GROUP}")
         assert (settings["daily_budget"], settings["member_daily"]) == (5.0, 2.0)
 
 

@@ -11,11 +11,15 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters.telegram.keyboards import encode
 from core.jobs.job import JobState
 from tests.adapters.telegram.harness import ALICE, BOB, GROUP, telegram_world
 
 pytestmark = pytest.mark.timeout(60)
+
+
+def wire(action: str, argument: str) -> str:
+    """A button's callback data as it travels (and as buttons already in chats carry it)."""
+    return f"v1:{action}:{argument}"
 
 
 def png(colour: tuple[int, int, int]) -> bytes:
@@ -37,7 +41,7 @@ async def test_in_a_group_only_our_commands_count(simulator, session, tmp_path: 
 
 async def test_the_groups_budget_applies(simulator, session, tmp_path: Path) -> None:
     async with telegram_world(simulator, session, tmp_path) as world:
-        await world.core.service.rules.set_chat_settings(f"telegram:{GROUP}", daily_budget=1)
+        await world.core.rules.set_chat_settings(f"telegram:{GROUP}", daily_budget=1)
         world.imagine("/imagine a dog", chat=GROUP, user=ALICE)
         await world.api.wait_for("sendPhoto")
         world.imagine("/imagine a cat", chat=GROUP, user=BOB)
@@ -85,7 +89,7 @@ async def test_reroll_makes_a_new_image_with_a_new_seed(simulator, session, tmp_
     async with telegram_world(simulator, session, tmp_path) as world:
         world.imagine("/imagine a lighthouse --seed 3")
         job_id, message_id = await first_result(world)
-        world.send(world.api.press(ALICE, ALICE, encode("r", job_id), message_id))
+        world.send(world.api.press(ALICE, ALICE, wire("r", job_id), message_id))
         await world.api.wait_for("sendPhoto", 2)
         seeds = [t.body["seed"] for t in simulator.tasks.values()]
         assert seeds[0] == 3 and seeds[1] != 3 and len(seeds) == 2
@@ -96,7 +100,7 @@ async def test_full_size_sends_the_original_as_a_document(simulator, session, tm
     async with telegram_world(simulator, session, tmp_path) as world:
         world.imagine("/imagine a lighthouse")
         job_id, message_id = await first_result(world)
-        world.send(world.api.press(ALICE, BOB, encode("f", job_id), message_id))
+        world.send(world.api.press(ALICE, BOB, wire("f", job_id), message_id))
         (document,) = await world.api.wait_for("sendDocument")
         job = await world.core.service.job(job_id)
         assert job is not None and job.result_path is not None
@@ -108,13 +112,13 @@ async def test_only_the_requester_or_an_admin_deletes(simulator, session, tmp_pa
         world.imagine("/imagine a dog", chat=GROUP, user=ALICE)
         await world.api.wait_for("sendPhoto")
         (job,) = await world.core.service.history(f"telegram:{ALICE}")
-        world.send(world.api.press(GROUP, BOB, encode("d", job.id), 4242))
+        world.send(world.api.press(GROUP, BOB, wire("d", job.id), 4242))
         (refusal,) = await world.api.wait_for("answerCallbackQuery")
         assert refusal.params["text"].startswith("Only the person who asked")
         assert refusal.params["show_alert"] == "true"
         deletes = len(world.api.named("deleteMessage"))  # the status message, earlier
         world.api.admins.add((GROUP, BOB))
-        world.send(world.api.press(GROUP, BOB, encode("d", job.id), 4242))
+        world.send(world.api.press(GROUP, BOB, wire("d", job.id), 4242))
         calls = await world.api.wait_for("deleteMessage", deletes + 1)
         assert calls[-1].params["message_id"] == "4242"
 
@@ -125,7 +129,7 @@ async def test_buttons_still_work_after_a_restart(simulator, session, tmp_path) 
         world.imagine("/imagine a harbour")
         job_id, message_id = await first_result(world)
     async with telegram_world(simulator, session, tmp_path, db=db) as world:
-        world.send(world.api.press(ALICE, ALICE, encode("f", job_id), message_id))
+        world.send(world.api.press(ALICE, ALICE, wire("f", job_id), message_id))
         await world.api.wait_for("sendDocument")
 
 
@@ -136,10 +140,10 @@ async def test_settings_buttons_save_defaults(simulator, session, tmp_path: Path
         rows = json.loads(menu.params["reply_markup"])["inline_keyboard"]
         qwen = next(b for row in rows for b in row if b["text"] == "Qwen-Image")
         world.send(world.api.press(ALICE, ALICE, qwen["callback_data"], 1))
-        world.send(world.api.press(ALICE, ALICE, encode("ss", "1024x768"), 1))
+        world.send(world.api.press(ALICE, ALICE, wire("ss", "1024x768"), 1))
         await world.api.wait_for("answerCallbackQuery", 2)
         await asyncio.sleep(0.1)
-        assert await world.core.service.rules.defaults(f"telegram:{ALICE}") == {
+        assert await world.core.rules.defaults(f"telegram:{ALICE}") == {
             "model": "qwen",
             "size": "1024x768",
         }

@@ -16,13 +16,20 @@ from core.execution.polling import FixedInterval
 from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher, host_allowed
 from core.requests.params import GenerationParams, Size
-from tests.conftest import fast_backoff, make_client
+from tests.conftest import IMAGES, fast_backoff, make_client
 
 PARAMS = GenerationParams("Tongyi-MAI/Z-Image-Turbo", "a kite", Size(512, 512), seed=3)
 
 
 def fetcher(session, hosts=("127.0.0.1",), max_bytes=8 * 1024 * 1024) -> ImageFetcher:
-    return ImageFetcher(session, hosts, max_bytes, fast_backoff(), SystemClock())
+    return ImageFetcher(
+        session=session,
+        allowed_hosts=hosts,
+        max_bytes=max_bytes,
+        backoff=fast_backoff(),
+        clock=SystemClock(),
+        images=IMAGES,
+    )
 
 
 async def finished_image_url(sim: Simulator, session) -> str:
@@ -102,7 +109,15 @@ async def test_a_persistently_broken_image_fails_after_the_attempts(simulator, s
 async def test_slow_download_is_cut_by_the_timeout(simulator, session) -> None:
     url = await finished_image_url(simulator, session)
     simulator.faults.add(Fault("download", "delay", times=10, seconds=2))
-    slow = ImageFetcher(session, ["127.0.0.1"], 10**7, fast_backoff(2), SystemClock(), timeout=0.2)
+    slow = ImageFetcher(
+        session=session,
+        allowed_hosts=["127.0.0.1"],
+        max_bytes=10**7,
+        backoff=fast_backoff(2),
+        clock=SystemClock(),
+        images=IMAGES,
+        timeout=0.2,
+    )
     with pytest.raises(DownloadError):
         await slow.fetch(url)
 

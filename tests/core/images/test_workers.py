@@ -3,29 +3,39 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 
 from bot.simulator.render import render_png
 from core.errors import DownloadError
-from core.images import workers as imagework
-from core.images.processing import FitRules, fit_image, inspect_image
+from core.images.processing import FitRules, fit_image
+from core.images.workers import ImageWorkers
 
 
-async def test_work_runs_in_another_process_and_gives_the_same_answer() -> None:
+@pytest.fixture
+def images() -> Iterator[ImageWorkers]:
+    workers = ImageWorkers(1)
+    yield workers
+    workers.close()
+
+
+async def test_work_runs_in_another_process_and_gives_the_same_answer(
+    images: ImageWorkers,
+) -> None:
     data = render_png("a red fox", 1, 512, 512)
-    assert await imagework.off_loop(os.getpid) != os.getpid()
-    fitted = await imagework.off_loop(fit_image, data, FitRules(max_bytes=64 * 1024))
+    assert await images.run(os.getpid) != os.getpid()
+    fitted = await images.fit(data, FitRules(max_bytes=64 * 1024))
     assert fitted == fit_image(data, FitRules(max_bytes=64 * 1024))
 
 
-async def test_a_download_error_comes_back_with_its_fields() -> None:
+async def test_a_download_error_comes_back_with_its_fields(images: ImageWorkers) -> None:
     with pytest.raises(DownloadError) as raised:
-        await imagework.off_loop(inspect_image, b"not an image")
+        await images.inspect(b"not an image")
     assert raised.value.reason.startswith("not a valid image")
     assert raised.value.url_host == ""
 
 
 def test_the_number_of_workers_is_checked() -> None:
     with pytest.raises(ValueError, match=r"1\.\.32"):
-        imagework.configure(0)
+        ImageWorkers(0)

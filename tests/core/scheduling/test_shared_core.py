@@ -14,8 +14,9 @@ import aiohttp
 
 from bot.simulator import Simulator, Timing
 from core.clock import SystemClock
+from core.delivery.notifiers import MemoryNotifier
 from core.execution.runtimes import RunTimes
-from core.jobs.events import EventKind, MemoryNotifier
+from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, JobState
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput

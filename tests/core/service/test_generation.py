@@ -199,22 +199,22 @@ async def test_bans_and_the_prompt_filter(simulator, session, tmp_path: Path) ->
         service = h.core.service
         with pytest.raises(PromptBlocked, match="word:gore"):
             await service.submit(request(prompt="Some GORE please"))
-        await service.rules.set_chat_settings("tg:-100", patterns=[r"\bnsfw\b"])
+        await h.core.rules.set_chat_settings("tg:-100", patterns=[r"\bnsfw\b"])
         with pytest.raises(PromptBlocked, match="regex"):
             await service.submit(request(prompt="nsfw art"))
         await service.submit(request(chat="-200", prompt="nsfw art"))  # other chats unaffected
-        await service.rules.ban("tg:7", "spam")
+        await h.core.rules.ban("tg:7", "spam")
         with pytest.raises(Banned) as caught:
             await service.submit(request(user="7"))
         assert (caught.value.scope, caught.value.reason) == ("user", "spam")
-        await service.rules.ban("tg:-300")
+        await h.core.rules.ban("tg:-300")
         with pytest.raises(Banned, match="chat"):
             await service.submit(request(chat="-300"))
-        await service.rules.ban(member_key("tg:-200", "tg:8"))
+        await h.core.rules.ban(member_key("tg:-200", "tg:8"))
         with pytest.raises(Banned, match="chat"):
             await service.submit(request(user="8", chat="-200"))
         await service.submit(request(user="8", chat="-100"))  # only in that group
-        await service.rules.unban("tg:7")
+        await h.core.rules.unban("tg:7")
         await service.submit(request(user="7", chat="-200"))
         assert len(await service.history("tg:1")) == 1
 
@@ -231,14 +231,14 @@ async def test_invalid_input_stores_and_sends_nothing(simulator, session, tmp_pa
 
 async def test_per_user_defaults(simulator, session, tmp_path: Path) -> None:
     async with running_core(simulator, session, tmp_path) as h:
-        saved = await h.core.service.rules.set_defaults("tg:1", model="qwen", size="1024x768")
+        saved = await h.core.rules.set_defaults("tg:1", model="qwen", size="1024x768")
         assert saved == {"model": "qwen", "size": "1024x768"}
         (job,) = (await h.core.service.submit(request())).jobs
         assert (job.params.model, str(job.params.size)) == ("Qwen/Qwen-Image", "1024x768")
         with pytest.raises(InvalidParameter, match="size"):
-            await h.core.service.rules.set_defaults("tg:1", size="9999x9999")
+            await h.core.rules.set_defaults("tg:1", size="9999x9999")
         with pytest.raises(InvalidParameter, match="setting"):
-            await h.core.service.rules.set_defaults("tg:1", colour="red")
+            await h.core.rules.set_defaults("tg:1", colour="red")
 
 
 async def test_admins_are_exempt_and_chats_have_their_own_budget(
@@ -250,7 +250,7 @@ async def test_admins_are_exempt_and_chats_have_their_own_budget(
         assert job.quota_state is QuotaState.EXEMPT
         with pytest.raises(QuotaExceeded):
             await h.core.service.submit(request())
-        await h.core.service.rules.set_chat_settings("tg:-100", member_daily=2, daily_budget=2)
+        await h.core.rules.set_chat_settings("tg:-100", member_daily=2, daily_budget=2)
         await h.core.service.submit(request())
         view = await h.core.service.quota("tg:1", "tg:-100")
         # The admin's job is exempt from limits but spends the account: it counts globally.
@@ -310,24 +310,24 @@ async def test_old_jobs_and_images_are_purged(simulator, session, tmp_path: Path
         await h.finals(1)
         path = Path((await h.job(job.id)).result_path or "")
         assert path.exists()
-        assert await h.core.service.purge_old() == 0
+        assert await h.core.purge_old() == 0
         h.clock.advance(31 * 86_400)
-        assert await h.core.service.purge_old() == 1
+        assert await h.core.purge_old() == 1
         assert not path.exists()
 
 
 async def test_a_bad_chat_pattern_is_refused_when_set(simulator, session, tmp_path) -> None:
     async with running_core(simulator, session, tmp_path) as h:
         with pytest.raises(InvalidParameter, match="filter pattern"):
-            await h.core.service.rules.set_chat_settings("tg:-100", patterns=["(unclosed"])
+            await h.core.rules.set_chat_settings("tg:-100", patterns=["(unclosed"])
         with pytest.raises(InvalidParameter, match="setting"):
-            await h.core.service.rules.set_chat_settings("tg:-100", colour="red")
-        assert await h.core.service.rules.chat_settings("tg:-100") == {}
+            await h.core.rules.set_chat_settings("tg:-100", colour="red")
+        assert await h.core.rules.chat_settings("tg:-100") == {}
 
 
 async def test_filter_edits_at_once_are_all_kept(simulator, session, tmp_path) -> None:
     async with running_core(simulator, session, tmp_path) as h:
-        rules = h.core.service.rules
+        rules = h.core.rules
         words = [f"w{i}" for i in range(10)]
         await asyncio.gather(*(rules.edit_filter("tg:-100", "word", w) for w in words))
         await rules.edit_filter("tg:-100", "regex", r"\bgore\b")
@@ -386,7 +386,7 @@ async def test_an_explicit_empty_negative_prompt_beats_the_default(
     simulator, session, tmp_path
 ) -> None:
     async with running_core(simulator, session, tmp_path) as h:
-        await h.core.service.rules.set_defaults("tg:1", negative_prompt="blurry")
+        await h.core.rules.set_defaults("tg:1", negative_prompt="blurry")
         (given,) = (await h.core.service.submit(request())).jobs
         (cleared,) = (await h.core.service.submit(request(user="1", negative_prompt=""))).jobs
         assert given.params.negative_prompt == "blurry"

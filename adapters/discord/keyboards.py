@@ -1,0 +1,71 @@
+"""The buttons under a result. Their ids follow the core's one scheme
+(core.delivery.buttons), and discord.py's dynamic items route every click, also after a
+restart, to the bot's `ButtonActions` (buttons.py)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Protocol, cast
+
+import discord
+
+from core.delivery.buttons import Action, Press, button_id, parse_button
+from core.delivery.i18n import Translator
+from core.jobs.job import Job
+
+LABELS = {Action.REROLL: "reroll", Action.EDIT: "edit", Action.DETAILS: "details"}
+LABELS[Action.DELETE] = "delete"
+
+
+class PressHandler(Protocol):
+    async def pressed(self, interaction: discord.Interaction, press: Press | None) -> None: ...
+
+
+class HasButtonActions(Protocol):
+    button_actions: PressHandler | None
+
+
+class ResultButton(
+    discord.ui.DynamicItem[discord.ui.Button[Any]],
+    template=r"v1:(?P<action>[a-z]+):(?P<argument>[A-Za-z0-9_.-]{1,60})",
+):
+    def __init__(self, custom_id: str, label: str = "", row: int | None = None) -> None:
+        press = parse_button(custom_id)
+        danger = press is not None and press.action is Action.DELETE
+        style = discord.ButtonStyle.danger if danger else discord.ButtonStyle.secondary
+        button: discord.ui.Button[Any] = discord.ui.Button(
+            label=label or "?", style=style, custom_id=custom_id, row=row
+        )
+        super().__init__(button)
+        self.press = press
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> ResultButton:
+        return cls(match.string)
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        actions = cast(HasButtonActions, interaction.client).button_actions
+        if actions is not None:  # None only before the bot was handed the core
+            await actions.pressed(interaction, self.press)
+
+
+def result_view(translator: Translator, jobs: list[Job]) -> discord.ui.View:
+    """One row per image (reroll, edit, details), and delete for the message."""
+    locale = jobs[0].locale
+    view = discord.ui.View(timeout=None)
+    single = len(jobs) == 1
+    for row, job in enumerate(jobs):
+        number = "" if single else f" {row + 1}"
+        for action in (Action.REROLL, Action.EDIT, Action.DETAILS):
+            label = translator.text(locale, f"button.{LABELS[action]}") + number
+            view.add_item(ResultButton(button_id(action, job.id), label, row=row))
+    delete = translator.text(locale, "button.delete")
+    delete_id = button_id(Action.DELETE, jobs[0].id)
+    view.add_item(ResultButton(delete_id, delete, row=0 if single else len(jobs)))
+    return view

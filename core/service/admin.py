@@ -1,0 +1,65 @@
+"""The admins' door into the core: a chat's budget and per-member limit, its prompt filter,
+and bans; every call checked against who acts (`core.service.access`)."""
+
+from __future__ import annotations
+
+from core.errors import InvalidParameter
+from core.service.access import Access, Actor
+from core.service.rules import CommunityRules, member_key
+
+MAX_AMOUNT = 1_000_000.0
+
+
+class CommunityAdmin:
+    def __init__(self, rules: CommunityRules, access: Access) -> None:
+        self._rules = rules
+        self._access = access
+
+    async def allowed(self, actor: Actor) -> bool:
+        """May `actor` administer their chat (a bot admin, or the chat's own admin)?"""
+        return await self._access.administers(actor)
+
+    async def set_budget(self, actor: Actor, amount: float) -> float:
+        """The chat's own daily budget, in cost units (all its members together)."""
+        await self._access.check_admin(actor)
+        await self._rules.set_chat_settings(actor.chat, daily_budget=_amount("budget", amount))
+        return amount
+
+    async def set_member_limit(self, actor: Actor, amount: float) -> float:
+        """What each member may spend a day in this chat, in cost units."""
+        await self._access.check_admin(actor)
+        value = _amount("memberlimit", amount)
+        await self._rules.set_chat_settings(actor.chat, member_daily=value)
+        return amount
+
+    async def edit_filter(
+        self, actor: Actor, action: str, value: str = ""
+    ) -> tuple[list[str], list[str]]:
+        """Add a word or a pattern to the chat's prompt filter, clear it, or show it."""
+        await self._access.check_admin(actor)
+        return await self._rules.edit_filter(actor.chat, action, value)
+
+    async def ban(self, actor: Actor, target: str, reason: str = "") -> None:
+        """A bot admin bans `target` (a `platform:id`) everywhere; a chat's admin, in their
+        chat only."""
+        await self._access.check_admin(actor)
+        everywhere = self._access.is_bot_admin(actor.user)
+        await self._rules.ban(target if everywhere else member_key(actor.chat, target), reason)
+
+    async def unban(self, actor: Actor, target: str) -> None:
+        """Lift the ban in this chat; a bot admin also lifts one everywhere."""
+        await self._access.check_admin(actor)
+        await self._rules.unban(member_key(actor.chat, target))
+        if self._access.is_bot_admin(actor.user):
+            await self._rules.unban(target)
+
+    async def chat_settings(self, actor: Actor) -> dict[str, object]:
+        """What the chat's admins set (budget, member limit, filter)."""
+        await self._access.check_admin(actor)
+        return await self._rules.chat_settings(actor.chat)
+
+
+def _amount(field: str, amount: float) -> float:
+    if not 0 <= amount <= MAX_AMOUNT:
+        raise InvalidParameter(field, amount, f"0..{MAX_AMOUNT:g} cost units")
+    return float(amount)

@@ -1,0 +1,70 @@
+"""A request turned into job rows and the admission that charges them (pure functions)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+
+from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, new_id
+from core.requests.catalog import Catalog
+from core.requests.params import GenerationParams
+from core.requests.validation import SEED_MAX
+from core.service.policy import Policy
+from core.service.quotas import Admission
+
+Limits = dict[str, float | None]  # per scope: user, chat, global
+
+
+def new_jobs(
+    request: GenerationRequest,
+    params: GenerationParams,
+    catalog: Catalog,
+    policy: Policy,
+    now: datetime,
+) -> list[Job]:
+    """One job per image asked for, seeds counting up from the first."""
+    model = catalog.find_model(params.model)
+    cost = model.cost if model else 1.0
+    exempt = policy.is_admin(request.user)
+    batch, tier = new_id(), policy.tier_for(request.user, request.roles)
+    return [
+        Job(
+            id=new_id(),
+            batch_id=batch,
+            batch_index=i,
+            batch_size=request.count,
+            user=request.user,
+            chat=request.chat,
+            is_group=request.is_group,
+            reply_target=request.reply_target,
+            locale=request.locale,
+            params=dataclasses.replace(params, seed=(params.seed + i) % (SEED_MAX + 1)),
+            cost=cost,
+            day=policy.limits.day_of(now),
+            created_at=now.timestamp(),
+            quota_state=QuotaState.EXEMPT if exempt else QuotaState.RESERVED,
+            tier=tier.level,
+            transitions={JobState.QUEUED.value: now.timestamp()},
+        )
+        for i in range(request.count)
+    ]
+
+
+def admission_for(
+    request: GenerationRequest, cost: float, limits: Limits, policy: Policy, now: datetime
+) -> Admission:
+    """What the store checks, in the same step as it inserts the jobs."""
+    return Admission(
+        user=request.user,
+        chat=request.chat,
+        day=policy.limits.day_of(now),
+        now=now.timestamp(),
+        cost=cost,
+        resets_at=policy.limits.resets_at(now).strftime("%H:%M %Z"),
+        exempt=policy.is_admin(request.user),
+        user_limit=limits["user"],
+        chat_limit=limits["chat"],
+        global_limit=limits["global"],
+        max_waiting=policy.tier_for(request.user, request.roles).waiting,
+        cooldown_seconds=policy.limits.cooldown_seconds,
+    )

@@ -1,0 +1,34 @@
+"""What the service answers: small frozen values an adapter renders (core.delivery.render)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.jobs.job import Job
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What `submit` answers at once: the jobs, the first one's place and a wait estimate."""
+
+    jobs: tuple[Job, ...]
+    position: int
+    estimated_wait: float
+
+
+@dataclass(frozen=True)
+class QueueState:
+    waiting: int
+    running: int
+    your_positions: tuple[int, ...]
+    estimated_wait: float
+
+
+@dataclass(frozen=True)
+class QuotaView:
+    """Cost units used and left today per scope (left None: no limit); reset time."""
+
+    used: dict[str, float]
+    left: dict[str, float | None]
+    resets_at: str
+    exempt: bool
