@@ -17,22 +17,15 @@ import aiohttp
 
 from bot.config import EngineConfig, build_engines
 from core.clock import SystemClock
-from core.delivery.notifiers import MemoryNotifier
-from core.execution.polling import PollPolicy
-from core.execution.runtimes import RunTimes
-from core.images.workers import ImageWorkers
-from core.jobs.events import EventKind, JobEvent
-from core.jobs.job import GenerationRequest, Job
-from core.requests.catalog import load_catalog
-from core.requests.validation import ParamsInput
-from core.scheduling.fairqueue import FairQueue
-from core.scheduling.local_queue import LocalQueue
+from core.delivery import MemoryNotifier
+from core.images import ImageWorkers
+from core.jobs import EventKind, GenerationRequest, Job, JobEvent, Policy, QuotaLimits
+from core.modelscope import PollPolicy, RunTimes
+from core.requests import ParamsInput, load_catalog
+from core.scheduling import FairQueue, LocalQueue
 from core.secret import Secret
-from core.service.core import Core
-from core.service.policy import Policy
-from core.service.quotas import QuotaLimits
-from core.stores.backends import Backend
-from core.stores.sqlite import SqliteStore
+from core.service import Core
+from core.stores import Backend, SqliteStore
 
 PLATFORM = "bench"
 TOKEN = "ms-bench-token"  # noqa: S105 (the simulator takes any ms- token)

@@ -17,8 +17,7 @@ from typing import Any
 
 from bench.common import PollFactory, mean, median, percentile, pipeline
 from bot.simulator import Simulator, Timing
-from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
-from core.execution.polling import FixedInterval
+from core.modelscope import AdaptivePolicy, AdaptiveSettings, FixedInterval
 
 WORKLOADS = {
     "two-phase": Timing(queue_mean=5.0, run_mean=12.0, run_sd=1.5),

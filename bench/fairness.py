@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.common import mean, open_policy, pipeline
 from bot.simulator import Simulator, Timing
-from core.execution.polling import FixedInterval
+from core.modelscope import FixedInterval
 from core.scheduling.fairqueue import FairQueue, _UserLine
 
 HEAVY_JOBS, LIGHT_USERS = 50, 10

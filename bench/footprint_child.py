@@ -13,9 +13,9 @@ from pathlib import Path
 from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bench.common import pipeline, rss_bytes
-from core.delivery.i18n import load_translator
-from core.execution.adaptive_polling import AdaptivePolicy
-from core.images.workers import ImageWorkers
+from core.delivery import load_translator
+from core.images import ImageWorkers
+from core.modelscope import AdaptivePolicy
 from core.secret import Secret
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 from bench.common import LoopLag, median, ms, percentile
 from bot.simulator.render import render_png
+from core.images import ImageWorkers
 from core.images.processing import FitRules, fit_image
-from core.images.workers import ImageWorkers
 
 MIB = 1024 * 1024
 PICTURES = {"photo-like": 24, "noisy": 120}  # grain: the noisy one is above 10 MB as a PNG

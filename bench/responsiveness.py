@@ -11,7 +11,7 @@ from typing import Any
 
 from bench.common import LoopLag, Pipeline, ms, percentile, pipeline
 from bot.simulator import Simulator, Timing
-from core.execution.adaptive_polling import AdaptivePolicy
+from core.modelscope import AdaptivePolicy
 
 
 @dataclass(frozen=True)

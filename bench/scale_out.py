@@ -22,8 +22,8 @@ from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from bench import redis_server
 from bench.common import TOKEN, open_policy, pipeline, request
 from bot.simulator import Simulator, Timing
-from core.execution.polling import FixedInterval
-from core.jobs.job import Job
+from core.jobs import Job
+from core.modelscope import FixedInterval
 from core.stores.redis import RedisStore, shared_backend
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))

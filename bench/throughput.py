@@ -10,7 +10,7 @@ from typing import Any
 
 from bench.common import pipeline
 from bot.simulator import Simulator, Timing
-from core.execution.polling import FixedInterval
+from core.modelscope import FixedInterval
 
 
 @dataclass(frozen=True)

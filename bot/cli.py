@@ -19,10 +19,9 @@ from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.settings import Settings
 from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
-from core.delivery.i18n import load_translator
+from core.delivery import load_translator
 from core.errors import ConfigurationError, InvalidParameter
-from core.requests.catalog import load_catalog
-from core.requests.params import GenerationParams
+from core.requests import GenerationParams, load_catalog
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,9 +10,15 @@ from pathlib import Path
 
 from core.errors import DownloadError, InvalidParameter
 from core.images.processing import to_data_uri
-from core.requests.catalog import Catalog
-from core.requests.params import GenerationParams
-from core.requests.validation import SEED_MAX, LoraChoice, ParamsInput, parse_lora, validate
+from core.requests import (
+    SEED_MAX,
+    Catalog,
+    GenerationParams,
+    LoraChoice,
+    ParamsInput,
+    parse_lora,
+    validate,
+)
 
 MAX_INPUT_IMAGE_BYTES = 10 * 1024 * 1024
 

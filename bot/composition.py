@@ -35,14 +35,14 @@ from bot.config import (
 from bot.roles import RUN, Role, process_name
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
-from core.delivery.i18n import load_translator
+from core.delivery import load_translator
 from core.errors import ConfigurationError
-from core.execution.runtimes import RunTimes
-from core.images.workers import ImageWorkers
-from core.jobs.events import Notifier
-from core.requests.catalog import load_catalog
-from core.service.core import Core
-from core.stores.backends import Backend, open_backend
+from core.images import ImageWorkers
+from core.jobs import Notifier
+from core.modelscope import RunTimes
+from core.requests import load_catalog
+from core.service import Core
+from core.stores import Backend, open_backend
 
 Adapter = TelegramAdapter | DiscordAdapter
 

@@ -14,19 +14,21 @@ from adapters.telegram.lifecycle import TelegramConfig
 from bot.settings import Settings
 from core.clock import Clock
 from core.errors import ConfigurationError
-from core.execution.adaptive_polling import AdaptivePolicy, AdaptiveSettings
-from core.execution.engine import ImageEngine
-from core.execution.polling import FixedInterval, PollPolicy
-from core.execution.runtimes import RunTimes
-from core.images.download import ImageFetcher
-from core.images.workers import ImageWorkers
-from core.modelscope.client import ModelScopeClient
-from core.modelscope.http import ModelScopeHttp
-from core.modelscope.retry import Backoff
-from core.requests.moderation import PromptFilter
+from core.execution import ImageEngine
+from core.images import ImageFetcher, ImageWorkers
+from core.jobs import Policy, QuotaLimits, Tier
+from core.modelscope import (
+    AdaptivePolicy,
+    AdaptiveSettings,
+    Backoff,
+    FixedInterval,
+    ModelScopeClient,
+    ModelScopeHttp,
+    PollPolicy,
+    RunTimes,
+)
+from core.requests import PromptFilter
 from core.secret import Secret
-from core.service.policy import Policy, Tier
-from core.service.quotas import QuotaLimits
 
 
 @dataclass(frozen=True)

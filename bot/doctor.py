@@ -17,7 +17,7 @@ from bot.config import EngineConfig, build_engines
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
 from core.clock import SystemClock
-from core.delivery.i18n import Translator, load_translator
+from core.delivery import Translator, load_translator
 from core.errors import (
     ImagineError,
     RateLimited,
@@ -25,8 +25,8 @@ from core.errors import (
     TransportError,
     Unauthorized,
 )
-from core.execution.runtimes import RunTimes
-from core.images.workers import ImageWorkers
+from core.images import ImageWorkers
+from core.modelscope import RunTimes
 
 PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
 

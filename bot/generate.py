@@ -15,12 +15,12 @@ from bot.config import EngineConfig, build_engines
 from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from core.clock import SystemClock
-from core.delivery.i18n import Translator
+from core.delivery import Translator
 from core.errors import ImagineError, Unauthorized
-from core.execution.engine import GeneratedImage, ImageEngine, Progress
-from core.execution.runtimes import RunTimes
-from core.images.workers import ImageWorkers
-from core.requests.params import GenerationParams
+from core.execution import GeneratedImage, ImageEngine, Progress
+from core.images import ImageWorkers
+from core.modelscope import RunTimes
+from core.requests import GenerationParams
 from core.secret import Secret
 
 SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it

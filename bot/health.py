@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 from core.metrics import JOBS_IN_FLIGHT, QUEUE_WAITING
-from core.service.core import Core
+from core.service import Core
 
 log = logging.getLogger("imagine.health")
 

@@ -21,11 +21,11 @@ from bot.health import Connected, HealthServer
 from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
-from core.delivery.i18n import load_translator
+from core.delivery import load_translator
 from core.errors import ConfigurationError, ImagineError
-from core.jobs.job import GenerationRequest
-from core.requests.validation import ParamsInput
-from core.service.core import Core
+from core.jobs import GenerationRequest
+from core.requests import ParamsInput
+from core.service import Core
 
 log = logging.getLogger("imagine.serve")
 

@@ -6,7 +6,7 @@ import sys
 
 from bot.logs import setup_logging
 from bot.settings import Settings, load_settings
-from core.delivery.i18n import load_translator
+from core.delivery import load_translator
 from core.errors import ConfigurationError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3

@@ -15,18 +15,18 @@ from bench import redis_server
 from bot.simulator import Simulator, Timing
 from core.clock import Clock, SystemClock
 from core.execution.engine import ImageEngine
-from core.execution.polling import FixedInterval
-from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher
 from core.images.workers import ImageWorkers
 from core.jobs.events import Notifier
+from core.jobs.policy import Policy
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
+from core.modelscope.polling import FixedInterval
 from core.modelscope.retry import Backoff
+from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.secret import Secret
 from core.service.core import Core
-from core.service.policy import Policy
 from core.stores.backends import Backend
 
 # One pool of image worker processes for the whole session (each start costs a second).

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from core.jobs.events import JobEvent
+from core.jobs import JobEvent
 
 PLATFORM = "cli"
 

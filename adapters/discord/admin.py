@@ -15,11 +15,10 @@ from discord.ext import commands
 from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
 from adapters.discord.who import actor, chat_key, locale_of, user_key
-from core.delivery.i18n import Translator
+from core.delivery import Translator
 from core.errors import ImagineError
-from core.jobs.job import actor_key
-from core.service.admin import CommunityAdmin
-from core.service.generation import GenerationService
+from core.jobs import actor_key
+from core.service import CommunityAdmin, GenerationService
 
 Amount = app_commands.Range[float, 0, 1_000_000]
 

@@ -8,11 +8,10 @@ import discord
 from adapters.discord import replies
 from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
-from core.delivery.buttons import Action, Press
-from core.delivery.i18n import Translator
+from core.delivery import Action, Press, Translator
 from core.errors import ImagineError
-from core.jobs.job import Job
-from core.service.generation import GenerationService
+from core.jobs import Job
+from core.service import GenerationService
 
 PROMPT_INPUT_MAX = 1999
 

@@ -19,13 +19,12 @@ from adapters.discord.options import (
 )
 from adapters.discord.who import chat_id, chat_key, locale_of, user_key
 from core.clock import Clock
-from core.delivery.i18n import Translator
-from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
+from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError
-from core.images.workers import ImageWorkers
-from core.jobs.job import GenerationRequest
-from core.requests.validation import ParamsInput
-from core.service.generation import GenerationService
+from core.images import ImageWorkers
+from core.jobs import GenerationRequest
+from core.requests import ParamsInput
+from core.service import GenerationService
 
 Choices = list[app_commands.Choice[str]]
 HISTORY_LIMIT = 10

@@ -9,9 +9,8 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from core.delivery.buttons import Action, Press, button_id, parse_button
-from core.delivery.i18n import Translator
-from core.jobs.job import Job
+from core.delivery import Action, Press, Translator, button_id, parse_button
+from core.jobs import Job
 
 LABELS = {Action.REROLL: "reroll", Action.EDIT: "edit", Action.DETAILS: "details"}
 LABELS[Action.DELETE] = "delete"

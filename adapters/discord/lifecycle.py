@@ -22,11 +22,10 @@ from adapters.discord.localization import CommandTexts
 from adapters.discord.render import DiscordNotifier
 from adapters.discord.who import Places, locale_of
 from core.clock import Clock
-from core.delivery.i18n import Translator
-from core.images.workers import ImageWorkers
+from core.delivery import Translator
+from core.images import ImageWorkers
 from core.secret import Secret
-from core.service.admin import CommunityAdmin
-from core.service.generation import GenerationService
+from core.service import CommunityAdmin, GenerationService
 
 log = logging.getLogger("imagine.discord")
 

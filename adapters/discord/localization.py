@@ -9,7 +9,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from core.delivery.i18n import DEFAULT_LOCALE, Translator, load_translator, normalize_locale
+from core.delivery import DEFAULT_LOCALE, Translator, load_translator, normalize_locale
 
 _ENGLISH = load_translator().catalogs[DEFAULT_LOCALE]
 

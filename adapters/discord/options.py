@@ -7,8 +7,7 @@ import re
 from discord import app_commands
 
 from core.errors import InvalidParameter
-from core.requests.catalog import Catalog
-from core.requests.validation import LoraChoice, ParamsInput
+from core.requests import Catalog, LoraChoice, ParamsInput
 
 MAX_CHOICES = 25  # Discord shows at most 25 suggestions
 PRESET_SIZES = ("1024x1024", "1328x1328", "1024x768", "768x1024", "1280x720", "720x1280")

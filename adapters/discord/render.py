@@ -14,12 +14,9 @@ from adapters.discord.keyboards import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
 from core.clock import Clock
-from core.delivery.i18n import Translator
-from core.delivery.render import caption, event_text
-from core.images.processing import FitRules
-from core.images.workers import ImageWorkers
-from core.jobs.events import EventKind, JobEvent
-from core.jobs.job import Job
+from core.delivery import Translator, caption, event_text
+from core.images import FitRules, ImageWorkers
+from core.jobs import EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.discord")
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import discord
 
 from adapters.discord import PLATFORM
-from core.delivery.i18n import normalize_locale
-from core.jobs.job import actor_key
-from core.service.access import Actor
+from core.delivery import normalize_locale
+from core.jobs import actor_key
+from core.service import Actor
 
 
 def user_key(interaction: discord.Interaction) -> str:

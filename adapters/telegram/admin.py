@@ -11,12 +11,11 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from adapters.telegram import PLATFORM
 from adapters.telegram.who import actor, locale_of, message_of
-from core.delivery.i18n import Translator
+from core.delivery import Translator
 from core.errors import AdminsOnly, ImagineError, InvalidParameter
-from core.jobs.job import actor_key
-from core.requests.validation import parse_float
-from core.service.access import Actor
-from core.service.admin import CommunityAdmin
+from core.jobs import actor_key
+from core.requests import parse_float
+from core.service import Actor, CommunityAdmin
 
 Handler = Callable[[Update, Actor, list[str]], Awaitable[str]]
 

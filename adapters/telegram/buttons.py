@@ -12,10 +12,9 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import actor, locale_of, user_key
-from core.delivery.buttons import PATTERN, Action, parse_button
-from core.delivery.i18n import Translator
+from core.delivery import PATTERN, Action, Translator, parse_button
 from core.errors import ImagineError
-from core.service.generation import GenerationService
+from core.service import GenerationService
 
 # What a press does; it answers the text shown to the presser alone ("" for none).
 Handler = Callable[[Update, CallbackQuery, str], Awaitable[str]]

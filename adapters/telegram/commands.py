@@ -14,12 +14,11 @@ from adapters.telegram.options import parse_imagine
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
-from core.delivery.i18n import Translator
-from core.delivery.render import cancel_text, history_text, models_text, queue_text, quota_text
+from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
 from core.errors import ImagineError, InvalidParameter
-from core.images.workers import ImageWorkers
-from core.jobs.job import GenerationRequest
-from core.service.generation import GenerationService
+from core.images import ImageWorkers
+from core.jobs import GenerationRequest
+from core.service import GenerationService
 
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
 PRESET_SIZES = ("1024x1024", "1024x768", "768x1024", "1328x1328", "1280x720", "720x1280")

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from core.delivery.buttons import Action, button_id
-from core.delivery.i18n import Translator
-from core.jobs.job import Job
+from core.delivery import Action, Translator, button_id
+from core.jobs import Job
 
 
 def result_keyboard(translator: Translator, locale: str, job_id: str) -> InlineKeyboardMarkup:

@@ -15,11 +15,10 @@ from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
-from core.delivery.i18n import Translator
-from core.images.workers import ImageWorkers
+from core.delivery import Translator
+from core.images import ImageWorkers
 from core.secret import Secret
-from core.service.admin import CommunityAdmin
-from core.service.generation import GenerationService
+from core.service import CommunityAdmin, GenerationService
 
 log = logging.getLogger("imagine.telegram")
 

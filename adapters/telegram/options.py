@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.errors import InvalidParameter
-from core.requests.validation import ParamsInput, parse_float, parse_int, parse_lora
+from core.requests import ParamsInput, parse_float, parse_int, parse_lora
 
 VALUE_FLAGS = ("size", "ar", "seed", "steps", "guidance", "model", "lora", "n")
 TEXT_FLAGS = ("no", "neg")

@@ -11,12 +11,9 @@ from telegram.error import BadRequest
 
 from adapters.telegram import keyboards
 from adapters.telegram.target import ReplyTarget
-from core.delivery.i18n import Translator
-from core.delivery.render import caption, event_text
-from core.images.processing import FitRules
-from core.images.workers import ImageWorkers
-from core.jobs.events import BatchState, EventKind, JobEvent
-from core.jobs.job import Job
+from core.delivery import Translator, caption, event_text
+from core.images import FitRules, ImageWorkers
+from core.jobs import BatchState, EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.telegram")
 

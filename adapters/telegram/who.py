@@ -7,8 +7,8 @@ from telegram import Bot, Message, Update
 from telegram.constants import ChatMemberStatus
 
 from adapters.telegram import PLATFORM
-from core.jobs.job import actor_key
-from core.service.access import Actor
+from core.jobs import actor_key
+from core.service import Actor
 
 GROUP_ADMIN = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 

@@ -1,5 +1,5 @@
 """Events to the adapter of each job's platform, one job's events in order; a batch's final
-events carry its state (core.delivery.batches)."""
+events carry its state (core.delivery._batches)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Mapping
 
-from core.delivery.batches import BatchDelivery, LoadBatch
+from core.delivery._batches import BatchDelivery, LoadBatch
 from core.jobs.events import EventKind, JobEvent, Notifier
 from core.metrics import PLATFORM_ERRORS
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from core.delivery.i18n import Translator
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
+from core.jobs.views import QueueState, QuotaView
 from core.requests.catalog import Catalog
-from core.service.views import QueueState, QuotaView
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:

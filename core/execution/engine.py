@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.clock import Clock
-from core.execution.polling import PollPolicy
-from core.execution.runtimes import RunTimes, workload_of
 from core.images.download import ImageFetcher
 from core.images.processing import ImageInfo, save_original
 from core.modelscope.client import ModelScopeClient, SubmittedTask
+from core.modelscope.polling import PollPolicy
+from core.modelscope.runtimes import RunTimes, workload_of
 from core.modelscope.tasks import TaskSnapshot
 from core.requests.params import GenerationParams
 

@@ -23,13 +23,13 @@ from core.errors import (
     Unauthorized,
 )
 from core.execution.engine import Progress
-from core.execution.runtimes import RunTimes, workload_of
+from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job, JobState, QuotaState
+from core.jobs.rows import JobRows
 from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
 from core.modelscope.retry import Backoff
-from core.scheduling.tokens import TokenAccount, TokenPool
-from core.stores import Store
+from core.modelscope.runtimes import RunTimes, workload_of
 
 log = logging.getLogger("imagine.worker")
 
@@ -56,7 +56,7 @@ class JobRunner:
     def __init__(
         self,
         *,
-        store: Store,
+        store: JobRows,
         notifiers: PlatformNotifiers,
         tokens: TokenPool,
         run_times: RunTimes,

@@ -1,1 +1,26 @@
-"""The ModelScope API-Inference client: submit, poll, download (see shared/MODELSCOPE_API.md)."""
+"""ModelScope API-Inference (see shared/MODELSCOPE_API.md): the HTTP layer where statuses
+become errors, the client that submits and polls, and when to poll (a fixed interval, or
+the adaptive policy that plans from the run times learned of finished tasks)."""
+
+from core.modelscope.adaptive_polling import AdaptivePolicy, AdaptiveSettings
+from core.modelscope.client import ModelScopeClient, SubmittedTask
+from core.modelscope.http import ModelScopeHttp
+from core.modelscope.polling import FixedInterval, PollPolicy
+from core.modelscope.retry import Backoff
+from core.modelscope.runtimes import RunTimes, workload_of
+from core.modelscope.tasks import TaskSnapshot, TaskStatus
+
+__all__ = [
+    "AdaptivePolicy",
+    "AdaptiveSettings",
+    "Backoff",
+    "FixedInterval",
+    "ModelScopeClient",
+    "ModelScopeHttp",
+    "PollPolicy",
+    "RunTimes",
+    "SubmittedTask",
+    "TaskSnapshot",
+    "TaskStatus",
+    "workload_of",
+]

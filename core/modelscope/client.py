@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from core.clock import Clock
 from core.errors import TaskFailed, TaskTimedOut, TransportError, UpstreamError
-from core.execution.polling import PollPolicy
-from core.execution.runtimes import RunTimes
 from core.modelscope.http import ModelScopeHttp
+from core.modelscope.polling import PollPolicy
 from core.modelscope.retry import Backoff
+from core.modelscope.runtimes import RunTimes
 from core.modelscope.tasks import TaskSnapshot, TaskStatus, parse_task
 from core.requests.params import GenerationParams
 

@@ -15,11 +15,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from core.clock import Clock
 from core.errors import TaskNotFound
 from core.execution.runner import JobRunner, Outcome, final_event
+from core.execution.tokens import TokenPool
 from core.jobs.job import Job, JobState, QuotaState
-from core.scheduling.queue import Caps, JobQueue, Lease
-from core.scheduling.tokens import TokenPool
-from core.service.policy import Policy
-from core.stores.port import Store
+from core.jobs.policy import Policy
+from core.jobs.rows import JobRows
+from core.scheduling.queue import Caps, JobQueue, Lease, TokenRoom
 
 log = logging.getLogger("imagine.scheduler")
 
@@ -41,7 +41,7 @@ class Scheduler:
         self,
         *,
         queue: JobQueue,
-        store: Store,
+        store: JobRows,
         tokens: TokenPool,
         runner: JobRunner,
         policy: Policy,
@@ -155,9 +155,7 @@ class Scheduler:
 
     async def _claim_round(self) -> None:
         while self._has_room():
-            lease = await self._queue.claim(
-                self.worker, self._caps(), self._tokens.rooms(), self._day()
-            )
+            lease = await self._queue.claim(self.worker, self._caps(), self._rooms(), self._day())
             if lease is None:
                 break
             await self._begin(lease)
@@ -253,6 +251,12 @@ class Scheduler:
         tiers = {0: self._policy.user_in_flight}
         tiers.update({tier.level: tier.in_flight for tier in self._policy.tiers})
         return Caps(tiers, self._policy.chat_in_flight)
+
+    def _rooms(self) -> list[TokenRoom]:
+        return [
+            TokenRoom(account.label, account.concurrency, account.daily_budget)
+            for account in self._tokens.working()
+        ]
 
     def _day(self) -> str:
         return self._policy.limits.day_of(self._clock.now())

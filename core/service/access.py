@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from core.errors import AdminsOnly, NotYours
 from core.jobs.job import Job
-from core.service.policy import Policy
+from core.jobs.policy import Policy
 
 ChatRights = Callable[[], Awaitable[bool]]  # True if the platform says: an admin of this chat
 

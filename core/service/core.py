@@ -13,15 +13,15 @@ from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.execution.engine import ImageEngine
 from core.execution.runner import JobRunner
-from core.execution.runtimes import RunTimes
+from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import Notifier
+from core.jobs.policy import Policy
+from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
-from core.scheduling.tokens import TokenAccount, TokenPool
 from core.service.access import Access
 from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
-from core.service.policy import Policy
 from core.service.rules import CommunityRules
 from core.stores.backends import Backend
 from core.stores.port import Store

@@ -11,19 +11,19 @@ from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.errors import InvalidParameter, JobNotFound, NotAllowed, RequestRefused, Restarting
 from core.execution.runner import JobRunner
-from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job
+from core.jobs.policy import Policy
+from core.jobs.views import QueueState, QuotaView, Receipt
 from core.metrics import REQUESTS_REFUSED, error_kind
+from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
 from core.scheduling.scheduler import Scheduler
+from core.service._intake import admission_for, new_jobs
 from core.service.access import Access, Actor
-from core.service.intake import admission_for, new_jobs
-from core.service.policy import Policy
 from core.service.rules import CommunityRules
-from core.service.views import QueueState, QuotaView, Receipt
 from core.stores import Store
 
 log = logging.getLogger("imagine.service")

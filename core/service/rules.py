@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 
 from core.errors import Banned, InvalidParameter, PromptBlocked
 from core.jobs.job import GenerationRequest
+from core.jobs.policy import Policy
 from core.requests.catalog import Catalog
 from core.requests.validation import ParamsInput, validate
-from core.service.policy import Policy
 from core.stores import Store
 
 USER_DEFAULTS = "user"  # settings namespaces in the store

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from core.jobs.job import Job, JobState
-from core.service.quotas import Admission, Usage
+from core.jobs.quotas import Admission, Usage
 
 
 class Store(Protocol):

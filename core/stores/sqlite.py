@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from core.jobs.job import Job, JobState, QuotaState
-from core.service.quotas import Admission, Usage, check_admission
+from core.jobs.quotas import Admission, Usage, check_admission
 from core.stores.port import document, from_document, indexed_fields
 
 T = TypeVar("T")

@@ -12,13 +12,13 @@ import aiohttp
 
 from bot.simulator import Simulator
 from core.delivery.notifiers import MemoryNotifier
-from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, Job
+from core.jobs.policy import Policy
+from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
 from core.service.core import Core
-from core.service.policy import Policy
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.conftest import TOKEN, ShiftedClock, make_engine

@@ -1,6 +1,6 @@
 """The queue on Redis (`core.scheduling.queue.JobQueue`), shared by every process on it: the
 store's waiting sets are the line; claims, leases and take-overs are Lua scripts
-(queue_scripts.py)."""
+(_queue_scripts.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from core.jobs.job import Job, JobState
 from core.scheduling.fairqueue import admission_order
 from core.scheduling.queue import NEEDS_SLOT, Caps, Lease, Renewal, TokenRoom
-from core.stores.redis.queue_scripts import (
+from core.stores.redis._queue_scripts import (
     ABANDON,
     ADOPT,
     CLAIM,

@@ -1,7 +1,7 @@
 """The shared store: Redis (`STORE_URL=redis://...`), for several bot processes at once.
 
 Each job is a hash with its JSON document; quota usage is kept as running sums per day,
-changed by the same Lua script that writes the job (scripts.py here), so an
+changed by the same Lua script that writes the job (_scripts.py here), so an
 admission's check and the insert that spends it are one atomic step for every process.
 Durability is the server's: run Redis with `appendonly yes` (compose.yaml does).
 """
@@ -21,9 +21,9 @@ from redis.asyncio import Redis
 
 from core.errors import ConfigurationError
 from core.jobs.job import Job, JobState
-from core.service.quotas import Admission, Usage, check_admission
+from core.jobs.quotas import Admission, Usage, check_admission
 from core.stores.port import document, from_document, indexed_fields
-from core.stores.redis.scripts import ADD_JOBS, EXTEND_LEASE, PURGE, RELEASE_LEASE, SAVE
+from core.stores.redis._scripts import ADD_JOBS, EXTEND_LEASE, PURGE, RELEASE_LEASE, SAVE
 
 DEFAULT_PREFIX = "imagine:"
 T = TypeVar("T")

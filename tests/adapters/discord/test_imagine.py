@@ -10,8 +10,8 @@ from PIL import Image
 
 from adapters.discord.who import Places
 from bot.simulator import Simulator, Timing
-from core.service.policy import Policy
-from core.service.quotas import QuotaLimits
+from core.jobs.policy import Policy
+from core.jobs.quotas import QuotaLimits
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import CHANNEL, OTHER_CHANNEL, options
 

@@ -15,9 +15,9 @@ from adapters.telegram import PLATFORM
 from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
+from core.jobs.policy import Policy
 from core.secret import Secret
 from core.service.core import Core
-from core.service.policy import Policy
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram

@@ -10,9 +10,9 @@ import pytest
 from bot.simulator import Fault as SimFault
 from bot.simulator import Timing
 from core.jobs.job import JobState
+from core.jobs.policy import Policy
+from core.jobs.quotas import QuotaLimits
 from core.secret import Secret
-from core.service.policy import Policy
-from core.service.quotas import QuotaLimits
 from tests.adapters.telegram.fake_api import FakeTelegram, Fault
 from tests.adapters.telegram.harness import ALICE, BOB, BOT_TOKEN, GROUP, telegram_world
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from core.delivery.batches import BatchDelivery
+from core.delivery._batches import BatchDelivery
 from core.jobs.events import BatchState
 from core.jobs.job import Job, JobState
 from tests.core.stores.test_contract import job

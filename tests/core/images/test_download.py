@@ -12,9 +12,9 @@ from PIL import Image
 from bot.simulator import Fault, Simulator
 from core.clock import SystemClock
 from core.errors import DownloadError
-from core.execution.polling import FixedInterval
-from core.execution.runtimes import RunTimes
 from core.images.download import ImageFetcher, host_allowed
+from core.modelscope.polling import FixedInterval
+from core.modelscope.runtimes import RunTimes
 from core.requests.params import GenerationParams, Size
 from tests.conftest import IMAGES, fast_backoff, make_client
 

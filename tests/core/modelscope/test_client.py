@@ -20,10 +20,10 @@ from core.errors import (
     TransportError,
     Unauthorized,
 )
-from core.execution.polling import FixedInterval
-from core.execution.runtimes import RunTimes
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
+from core.modelscope.polling import FixedInterval
+from core.modelscope.runtimes import RunTimes
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 from core.requests.params import GenerationParams, LoraWeight, Size
 from core.secret import Secret

@@ -15,15 +15,15 @@ import aiohttp
 from bot.simulator import Simulator, Timing
 from core.clock import SystemClock
 from core.delivery.notifiers import MemoryNotifier
-from core.execution.runtimes import RunTimes
 from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, JobState
+from core.jobs.policy import Policy
+from core.jobs.quotas import QuotaLimits
+from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
 from core.scheduling.queue import Lease
 from core.service.core import Core
-from core.service.policy import Policy
-from core.service.quotas import QuotaLimits
 from core.stores.backends import Backend
 from core.stores.redis import RedisJobQueue, RedisStore
 from tests.conftest import TOKEN, make_engine

@@ -9,8 +9,8 @@ import pytest
 
 from bot.simulator import Simulator
 from core.errors import AdminsOnly, Banned, InvalidParameter, JobNotFound, NotYours
+from core.jobs.policy import Policy
 from core.service.access import Actor
-from core.service.policy import Policy
 from tests.core.harness import request, running_core
 
 BOT_ADMIN = "tg:1000"

@@ -19,9 +19,9 @@ from core.errors import (
 )
 from core.jobs.events import EventKind
 from core.jobs.job import JobState, QuotaState
+from core.jobs.policy import Policy, Tier
+from core.jobs.quotas import QuotaLimits
 from core.requests.moderation import PromptFilter
-from core.service.policy import Policy, Tier
-from core.service.quotas import QuotaLimits
 from core.service.rules import member_key
 from core.stores.sqlite import SqliteStore
 from tests.conftest import OTHER_TOKEN

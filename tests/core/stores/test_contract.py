@@ -11,8 +11,8 @@ import pytest
 
 from core.errors import CooldownActive, QueueFull, QuotaExceeded
 from core.jobs.job import Job, JobState, QuotaState, new_id
+from core.jobs.quotas import Admission
 from core.requests.params import GenerationParams, LoraWeight, Size
-from core.service.quotas import Admission
 from core.stores import Store
 from core.stores.redis import RedisStore, RoleTaken
 from core.stores.sqlite import SqliteStore

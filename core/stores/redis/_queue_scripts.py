@@ -1,7 +1,7 @@
 """Lua for the shared queue: claims, leases, take-overs. Each script is atomic, so two
 workers never claim the same job, nor a slot or an in-flight turn past its cap.
 
-Besides the store's keys (scripts.py) under the prefix P (ARGV[1]): `P served` the turn each
+Besides the store's keys (_scripts.py) under the prefix P (ARGV[1]): `P served` the turn each
 user was last served (`P turn` counts turns), `P busy` in-flight counts (`user:<key>`,
 `chat:<key>`), `P slots:<token>` the jobs holding that token's slots, `P running` every held
 job by lease expiry, `P owner` and `P holder` (token, user, chat) per held job, `P cancel`

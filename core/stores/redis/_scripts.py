@@ -7,7 +7,7 @@ fields the scripts need), `P usage:<day>` a hash of spent cost units (`user:<key
 job ids by creation time, `P waiting:<key>` the user's queued job ids in arrival order
 (`P seq` numbers arrivals; `P waiters` names the users who have any), `P open` what a
 restart resumes and `P terminal` what a purge may take, both by creation time. The shared
-queue (queue_scripts.py) admits from the waiting sets: the job rows are the queue.
+queue (_queue_scripts.py) admits from the waiting sets: the job rows are the queue.
 """
 
 from __future__ import annotations

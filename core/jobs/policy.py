@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.jobs.quotas import QuotaLimits
 from core.requests.moderation import PromptFilter
-from core.service.quotas import QuotaLimits
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
-from core.execution.runtimes import RunTimes, Spread, TaskTrack
+from core.modelscope.runtimes import RunTimes, Spread, TaskTrack
 
 START_POINTS = 8  # the run's start is spread over this many points between two polls
 MAX_PLANNED_POLLS = 200
@@ -91,7 +91,7 @@ def plan_polls(
 
 
 class AdaptivePolicy:
-    """Implements `core.execution.polling.PollPolicy`, planning from what `run_times` learned
+    """Implements `core.modelscope.polling.PollPolicy`, planning from what `run_times` learned
     (one `RunTimes` for every engine, so every token's tasks teach it)."""
 
     def __init__(self, run_times: RunTimes, settings: AdaptiveSettings | None = None) -> None:

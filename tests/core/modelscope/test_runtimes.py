@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from core.execution.runtimes import DEFAULT_SECONDS, RunTimes, Spread
+from core.modelscope.runtimes import DEFAULT_SECONDS, RunTimes, Spread
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 
 FAST, SLOW = "Tongyi-MAI/Z-Image-Turbo 1024x1024", "Qwen/Qwen-Image 1328x1328"

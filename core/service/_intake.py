@@ -6,11 +6,11 @@ import dataclasses
 from datetime import datetime
 
 from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, new_id
+from core.jobs.policy import Policy
+from core.jobs.quotas import Admission
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX
-from core.service.policy import Policy
-from core.service.quotas import Admission
 
 Limits = dict[str, float | None]  # per scope: user, chat, global
 

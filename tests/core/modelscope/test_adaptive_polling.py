@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.execution.adaptive_polling import (
+from core.modelscope.adaptive_polling import (
     AdaptivePolicy,
     AdaptiveSettings,
     end_distribution,
     plan_polls,
 )
-from core.execution.runtimes import RunTimes, Spread
+from core.modelscope.runtimes import RunTimes, Spread
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 
 WORKLOAD = "Tongyi-MAI/Z-Image-Turbo 1024x1024"

@@ -1,11 +1,11 @@
 """When to poll a task next: the policy is a port, so it can plan from what was learned
-(`core.execution.adaptive_polling`); what is learned lives in `core.execution.runtimes`."""
+(`core.modelscope.adaptive_polling`); what is learned lives in `core.modelscope.runtimes`."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from core.execution.runtimes import TaskTrack
+from core.modelscope.runtimes import TaskTrack
 
 
 class PollPolicy(Protocol):

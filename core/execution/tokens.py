@@ -1,8 +1,8 @@
 """The ModelScope accounts the bot runs tasks on: one per configured token.
 
 How many of a token's slots are taken and what it spent today is the queue's to count
-(`core.scheduling.queue`), since on Redis every process shares those counts; this pool
-knows what each token may take and which tokens still work.
+(`core.scheduling`), since on Redis every process shares those counts; this pool knows what
+each token may take and which tokens still work.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.execution.engine import ImageEngine
-from core.scheduling.queue import TokenRoom
 
 log = logging.getLogger("imagine.tokens")
 
@@ -52,18 +51,14 @@ class TokenPool:
     def by_label(self, label: str | None) -> TokenAccount | None:
         return next((account for account in self.accounts if account.label == label), None)
 
-    def rooms(self) -> list[TokenRoom]:
-        """What a claim may use: every working token's slots and daily budget."""
-        return [
-            TokenRoom(account.label, account.concurrency, account.daily_budget)
-            for account in self.accounts
-            if not account.disabled_reason
-        ]
+    def working(self) -> list[TokenAccount]:
+        """The tokens not taken out of the pool."""
+        return [account for account in self.accounts if not account.disabled_reason]
 
     @property
     def usable(self) -> bool:
-        return any(not account.disabled_reason for account in self.accounts)
+        return bool(self.working())
 
     @property
     def capacity(self) -> int:
-        return sum(room.concurrency for room in self.rooms())
+        return sum(account.concurrency for account in self.working())
