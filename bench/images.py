@@ -1,5 +1,5 @@
 """Benchmark 4: fitting a 2048x2048 PNG to a 10 MB and a 1 MB budget (per image), and the
-event loop's lag while 50 images are fitted the way the adapters do it (`core.imagework`,
+event loop's lag while 50 images are fitted the way the adapters do it (`core.images.ImageWorkers`,
 a worker process), against a thread pool (`asyncio.to_thread`) and the loop itself."""
 
 from __future__ import annotations

@@ -162,7 +162,7 @@ def render(run: dict[str, Any]) -> str:
         f"{machine['system']}, Python {machine['python']}. The JSON is next to this file.",
         "",
         "Everything runs on the ModelScope simulator on loopback, through the real core "
-        "(SQLite file, aiohttp, dispatcher, workers). Ratios are measured within one run. "
+        "(SQLite file, aiohttp, scheduler, job runners). Ratios are measured within one run. "
         "How each number is measured, and what changed because of them: "
         "[PERFORMANCE.md](PERFORMANCE.md).",
         "",

@@ -77,3 +77,14 @@ def test_scale_out_compose_runs_gateways_and_workers_on_redis() -> None:
     assert services["gateway-telegram"]["environment"]["TELEGRAM_MODE"] == "webhook"
     example = (ROOT / ".env.example").read_text()
     assert re.search(r"^COMPOSE_PROFILES=telegram,discord$", example, re.MULTILINE)
+
+
+def test_pre_commit_runs_what_ci_runs() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    entries = {hook["entry"].removeprefix(".venv/bin/") for hook in hooks}
+    script = (ROOT / "scripts" / "test").read_text().replace('"', "")
+    ci = {
+        line.split("$VENV/bin/")[1].strip() for line in script.splitlines() if "$VENV/bin/" in line
+    }
+    assert entries == {"ruff check", "ruff format --check", "mypy"}
+    assert {"ruff check .", "ruff format --check .", "mypy"} <= ci

@@ -1,6 +1,6 @@
 """Command names and descriptions in the user's language, through discord.py's translator.
 
-The English text lives in `core/locales/en.json` like every other message; each other
+The English text lives in `core/delivery/locales/en.json` like every other message; each other
 catalog (zh) supplies its own under the same `discord.*` key.
 """
 

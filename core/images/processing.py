@@ -1,7 +1,7 @@
 """Image work with Pillow: verify, keep, annotate, fit to a platform, compose a grid.
 
 Every function here is CPU-bound and synchronous; async callers run them in an image
-worker process (`core.imagework.off_loop`) so the event loop never stalls on a 2048px PNG.
+worker process (`core.images.workers.ImageWorkers`) so the event loop never stalls on a 2048px PNG.
 """
 
 from __future__ import annotations
