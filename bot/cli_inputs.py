@@ -80,13 +80,13 @@ def read_image(reference: str | None) -> str | None:
     """A public URL as it is; a local file as a base64 data URI."""
     if reference is None or reference.startswith(("http://", "https://")):
         return reference
-    path = Path(reference)
     try:
-        data = path.read_bytes()
+        with Path(reference).open("rb") as file:  # never more than the cap: /dev/zero ends
+            data = file.read(MAX_INPUT_IMAGE_BYTES + 1)
     except OSError as exc:
         raise InvalidParameter("image", reference, f"a readable file ({exc.strerror})") from None
     if len(data) > MAX_INPUT_IMAGE_BYTES:
-        raise InvalidParameter("image", f"{len(data)} bytes", "a file of at most 10 MB")
+        raise InvalidParameter("image", "more than 10 MB", "a file of at most 10 MB")
     try:
         return to_data_uri(data)
     except DownloadError:

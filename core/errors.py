@@ -4,6 +4,7 @@
     ├── InvalidParameter              a request field is wrong (field, value, allowed)
     ├── ConfigurationError            the operator must fix a setting or a file
     ├── DownloadError                 an output image could not be fetched or trusted
+    ├── DeliveryRefused               a chat platform refused a result for good (platform, reason)
     ├── RequestRefused                the service will not take this request now
     │   ├── QuotaExceeded             a daily budget is spent (scope, used, limit, resets_at)
     │   ├── QueueFull                 too many of the user's jobs are waiting
@@ -22,7 +23,8 @@
         ├── ServerError               5xx
         ├── TransportError            connection refused or reset, timeout, malformed answer
         ├── TaskNotFound              the poll endpoint does not know the task
-        ├── TaskFailed                the task ended FAILED (for example a moderation refusal)
+        ├── TaskFailed                the task ended FAILED through the service's fault
+        │   └── ContentRefused        ... because the service refused the content (moderation)
         └── TaskTimedOut              the task did not finish before our deadline
 
 Every error has a message `key` in the locale catalogs and `params()` to fill it, so both
@@ -87,6 +89,21 @@ class DownloadError(ImagineError):
     def __reduce__(self) -> tuple[type[DownloadError], tuple[str, str]]:
         # Raised in an image worker process and unpickled here: keep the two fields apart.
         return DownloadError, (self.reason, self.url_host)
+
+    def params(self) -> dict[str, object]:
+        return {"reason": self.reason}
+
+
+class DeliveryRefused(ImagineError):
+    """The chat platform refused a result for good (a 400 or 403: the bot may not post there,
+    the chat is gone): retrying will not help. The adapter told the user where it could."""
+
+    key = "error.delivery_refused"
+
+    def __init__(self, platform: str, reason: str) -> None:
+        self.platform = platform
+        self.reason = reason
+        super().__init__(f"{platform} refused the result: {reason}")
 
     def params(self) -> dict[str, object]:
         return {"reason": self.reason}
@@ -299,13 +316,21 @@ class TaskNotFound(UpstreamError):
 
 
 class TaskFailed(UpstreamError):
-    """The task ended FAILED; `message` is the service's reason (e.g. moderation)."""
+    """The task ended FAILED through the service's own fault (a worker crashed, an internal
+    error): not the user's, so refunded. `core.modelscope.failures` decides which it is."""
 
     key = "error.task_failed"
 
     def __init__(self, message: str, code: int | None = None, request_id: str = "") -> None:
         super().__init__(message, code, request_id)
         self.code = code
+
+
+class ContentRefused(TaskFailed):
+    """The task ended FAILED because the service refused the content (moderation): the
+    user's, so charged."""
+
+    key = "error.content_refused"
 
 
 class TaskTimedOut(UpstreamError):

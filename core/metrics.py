@@ -37,6 +37,11 @@ DELIVERY_DELAY = Histogram(
 REQUESTS_REFUSED = Counter(
     "imagine_requests_refused_total", "Requests refused before queueing, by reason.", ["reason"]
 )
+DELIVERIES_REFUSED = Counter(
+    "imagine_deliveries_refused_total",
+    "Final messages a chat platform refused for good (400, 403), by platform.",
+    ["platform"],
+)
 PLATFORM_ERRORS = Counter(
     "imagine_platform_errors_total", "Failed calls to a chat platform's API.", ["platform"]
 )

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import discord
 
+from adapters.discord import PLATFORM
 from adapters.discord.keyboards import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
 from core.clock import Clock
 from core.delivery import Translator, caption, event_text
+from core.errors import DeliveryRefused
 from core.images import FitRules, ImageWorkers
 from core.jobs import EventKind, Job, JobEvent
 
@@ -23,6 +25,7 @@ log = logging.getLogger("imagine.discord")
 DM_SIZE_LIMIT = 10 * 1024 * 1024
 EMBED_TEXT_LIMIT = 4096
 GONE = (401, 404)  # the interaction token expired, or the response was deleted
+REFUSED = (400, 403)  # for good: no retry changes that
 
 
 class DiscordNotifier:
@@ -37,6 +40,15 @@ class DiscordNotifier:
         self._images = images
 
     async def notify(self, event: JobEvent) -> None:
+        try:
+            await self._notify(event)
+        except discord.HTTPException as error:
+            if not event.kind.final or error.status not in REFUSED:
+                raise
+            await self._tell_refused(event, error)
+            raise DeliveryRefused(PLATFORM, error.text or f"HTTP {error.status}") from None
+
+    async def _notify(self, event: JobEvent) -> None:
         job, target, batch = event.job, DiscordTarget.decode(event.job.reply_target), event.batch
         if batch is not None:  # a final event of a job of several images
             if event.kind is not EventKind.SUCCEEDED:
@@ -136,6 +148,18 @@ class DiscordNotifier:
             embed = discord.Embed(description=clip(caption(self._t, job), EMBED_TEXT_LIMIT))
             embeds.append(embed.set_image(url=f"attachment://{name}"))
         return files, embeds
+
+    async def _tell_refused(self, event: JobEvent, error: discord.HTTPException) -> None:
+        """Where Discord still lets the bot speak, say in words that the result was refused."""
+        job, target = event.job, DiscordTarget.decode(event.job.reply_target)
+        text = self._t.error(job.locale, DeliveryRefused(PLATFORM, error.text or str(error.status)))
+        try:
+            if self._alive(target):
+                await self._webhook(target).edit_message(target.message_id, content=clip(text))
+            else:
+                await self._post_later(job, target, content=f"<@{target.user_id}> {text}")
+        except discord.HTTPException:
+            log.info("job %s: Discord refuses even a text there", job.id)
 
     def _alive(self, target: DiscordTarget) -> bool:
         return target.token_alive(self._clock.now().timestamp())

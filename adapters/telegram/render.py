@@ -7,13 +7,14 @@ import logging
 from pathlib import Path
 
 from telegram import Bot, InputMediaPhoto, ReplyParameters
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
-from adapters.telegram import keyboards
+from adapters.telegram import PLATFORM, keyboards
 from adapters.telegram.target import ReplyTarget
 from core.delivery import Translator, caption, event_text
+from core.errors import DeliveryRefused
 from core.images import FitRules, ImageWorkers
-from core.jobs import BatchState, EventKind, Job, JobEvent
+from core.jobs import BatchState, Committed, EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.telegram")
 
@@ -31,16 +32,25 @@ class TelegramNotifier:
         self._images = images
 
     async def notify(self, event: JobEvent) -> None:
-        target, batch = ReplyTarget.decode(event.job.reply_target), event.batch
+        try:
+            await self._notify(event, ReplyTarget.decode(event.job.reply_target))
+        except (BadRequest, Forbidden) as refusal:  # 400, 403: no retry will change that
+            if event.kind.final:
+                await self._tell_refused(event, refusal)
+                raise DeliveryRefused(PLATFORM, refusal.message) from None
+            raise
+
+    async def _notify(self, event: JobEvent, target: ReplyTarget) -> None:
+        batch, done = event.batch, event.delivered
         if event.kind is EventKind.SUCCEEDED and batch is None:
-            await self._send_single(event.job, target)
+            await self._send_single(event.job, target, done)
             return
         if event.kind is not EventKind.SUCCEEDED:
             await self.show_status(target, event_text(self._translator, event))
         elif batch is not None and not batch.send:
             await self._show_partial(event.job, batch, target)
         if batch is not None and batch.send and batch.made:
-            await self._send_batch(batch, target)
+            await self._send_batch(batch, target, done)
 
     async def show_status(self, target: ReplyTarget, text: str) -> None:
         """Edit the status message; if it is gone, say it in a new message."""
@@ -57,14 +67,16 @@ class TelegramNotifier:
         )
         await self.show_status(target, text)
 
-    async def _send_batch(self, batch: BatchState, target: ReplyTarget) -> None:
+    async def _send_batch(self, batch: BatchState, target: ReplyTarget, done: Committed) -> None:
         keep_status = len(batch.made) < batch.total  # it says why an image is missing
         if len(batch.made) == 1:
-            await self._send_single(batch.made[0], target, keep_status)
+            await self._send_single(batch.made[0], target, done, keep_status)
         else:
-            await self._send_album(list(batch.made), target, keep_status)
+            await self._send_album(list(batch.made), target, done, keep_status)
 
-    async def _send_single(self, job: Job, target: ReplyTarget, keep_status: bool = False) -> None:
+    async def _send_single(
+        self, job: Job, target: ReplyTarget, done: Committed, keep_status: bool = False
+    ) -> None:
         photo = await self._fitted(job)
         await self._bot.send_photo(
             target.chat_id,
@@ -74,11 +86,12 @@ class TelegramNotifier:
             reply_parameters=_reply(target),
             message_thread_id=target.thread_id,
         )
+        await done()  # the commit point: what follows is cosmetic
         if not keep_status:
             await self._remove_status(target)
 
     async def _send_album(
-        self, jobs: list[Job], target: ReplyTarget, keep_status: bool = False
+        self, jobs: list[Job], target: ReplyTarget, done: Committed, keep_status: bool = False
     ) -> None:
         photos = await asyncio.gather(*(self._fitted(j) for j in jobs))
         media = [
@@ -91,12 +104,16 @@ class TelegramNotifier:
             reply_parameters=_reply(target),
             message_thread_id=target.thread_id,
         )
-        await self._bot.send_message(
-            target.chat_id,
-            self._translator.text(jobs[0].locale, "batch.buttons"),
-            reply_markup=keyboards.album_keyboard(jobs, sent),
-            message_thread_id=target.thread_id,
-        )
+        await done()  # the commit point: the buttons and the status are cosmetic
+        try:
+            await self._bot.send_message(
+                target.chat_id,
+                self._translator.text(jobs[0].locale, "batch.buttons"),
+                reply_markup=keyboards.album_keyboard(jobs, sent),
+                message_thread_id=target.thread_id,
+            )
+        except TelegramError:
+            log.warning("the album's buttons were not posted", exc_info=True)
         if not keep_status:
             await self._remove_status(target)
 
@@ -105,10 +122,20 @@ class TelegramNotifier:
         return text if len(text) <= CAPTION_LIMIT else text[: CAPTION_LIMIT - 1] + "…"
 
     async def _remove_status(self, target: ReplyTarget) -> None:
+        """Best effort: the result is out, and a status left behind is only untidy."""
         try:
             await self._bot.delete_message(target.chat_id, target.status_message_id)
-        except BadRequest:
-            log.debug("status message %s already gone", target.status_message_id)
+        except TelegramError as error:
+            log.info("status message %s not removed: %s", target.status_message_id, error)
+
+    async def _tell_refused(self, event: JobEvent, refusal: TelegramError) -> None:
+        """Where Telegram still lets the bot speak (a text in the chat), say it in words."""
+        job = event.job
+        text = self._translator.error(job.locale, DeliveryRefused(PLATFORM, refusal.message))
+        try:
+            await self._bot.send_message(ReplyTarget.decode(job.reply_target).chat_id, text)
+        except TelegramError:
+            log.info("job %s: Telegram refuses even a text in that chat", job.id)
 
     async def _fitted(self, job: Job) -> bytes:
         data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)

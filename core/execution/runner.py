@@ -17,11 +17,12 @@ from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.delivery.progress import ProgressThrottle
 from core.errors import (
+    ContentRefused,
     ImagineError,
-    TaskFailed,
     TransportError,
     Unauthorized,
 )
+from core.execution.delivery import DELIVERY_BACKOFF, FinalDelivery
 from core.execution.engine import Progress
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import EventKind, JobEvent
@@ -35,7 +36,6 @@ log = logging.getLogger("imagine.worker")
 
 FINAL_STATUSES = ("SUCCEED", "FAILED")
 MAX_SUBMITS = 2  # the first POST, and one more if its answer was lost (DESIGN.md)
-DELIVERY_BACKOFF = Backoff(base=1.0, cap=60.0, attempts=8)
 
 
 class Outcome(Enum):
@@ -72,7 +72,9 @@ class JobRunner:
         self._run_times = run_times
         self._clock = clock
         self._progress = ProgressThrottle(progress_every, clock)
-        self._delivery_backoff = delivery_backoff
+        self._final = FinalDelivery(
+            store=store, notifiers=notifiers, clock=clock, backoff=delivery_backoff
+        )
         self.cancel_requested: set[str] = set()
 
     async def run(self, job: Job, account: TokenAccount) -> tuple[Outcome, Job]:
@@ -191,24 +193,8 @@ class JobRunner:
         return cancelled
 
     async def deliver(self, job: Job, kind: EventKind) -> Job:
-        """Send a final event until the adapter takes it, then record the delivery."""
-        for failures in range(1, self._delivery_backoff.attempts + 1):
-            try:
-                await self._notifiers.send(JobEvent(kind, job))
-            except Exception:
-                log.warning(
-                    "delivery of job %s failed", job.id, exc_info=True, extra={"job_id": job.id}
-                )
-                await self._clock.sleep(self._delivery_backoff.delay(failures))
-                continue
-            state = JobState.DONE if kind is EventKind.SUCCEEDED else job.state
-            if kind is EventKind.SUCCEEDED:
-                JOBS_FINISHED.labels(JobState.DONE.value).inc()
-            delivered = job.moved(state, self._now(), delivered_at=self._now())
-            await self._store.save(delivered)
-            return delivered
-        log.error("job %s not delivered; it will be retried at the next start", job.id)
-        return job
+        """Send a final event until the adapter takes it, and record the delivery."""
+        return await self._final.deliver(job, kind)
 
     async def _move(
         self, run: _Run, state: JobState, expected: tuple[JobState, ...] = (), **changes: Any
@@ -229,10 +215,10 @@ class JobRunner:
 
 
 def _after_failure(quota: QuotaState, error: ImagineError) -> QuotaState:
-    # A refusal of the finished task (moderation) is the user's; everything else is not.
+    # Only a refusal of the content (moderation) is the user's; everything else is not.
     if quota is not QuotaState.RESERVED:
         return quota
-    return QuotaState.COMMITTED if isinstance(error, TaskFailed) else QuotaState.REFUNDED
+    return QuotaState.COMMITTED if isinstance(error, ContentRefused) else QuotaState.REFUNDED
 
 
 def _refund(quota: QuotaState) -> QuotaState:

@@ -2,7 +2,7 @@
 an adapter about it, what it costs (quotas) and the community's policy (caps, tiers,
 admins), and the views the service answers with."""
 
-from core.jobs.events import BatchState, EventKind, JobEvent, Notifier
+from core.jobs.events import BatchState, Committed, EventKind, JobEvent, Notifier
 from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, actor_key, new_id
 from core.jobs.policy import Policy, Tier
 from core.jobs.quotas import Admission, QuotaLimits, Usage
@@ -12,6 +12,7 @@ from core.jobs.views import QueueState, QuotaView, Receipt
 __all__ = [
     "Admission",
     "BatchState",
+    "Committed",
     "EventKind",
     "GenerationRequest",
     "Job",

@@ -3,7 +3,8 @@ which it does."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
@@ -38,8 +39,19 @@ class BatchState:
     send: bool
 
 
+Committed = Callable[[], Awaitable[None]]
+
+
+async def _nothing() -> None:
+    return None
+
+
 @dataclass(frozen=True)
 class JobEvent:
+    """`delivered`: on a final event, what the adapter calls the moment the platform took the
+    result (the commit point), before anything cosmetic (removing the status message), so the
+    delivery is recorded with nothing in between and a failed cosmetic step resends nothing."""
+
     kind: EventKind
     job: Job
     position: int | None = None
@@ -47,6 +59,7 @@ class JobEvent:
     elapsed: float | None = None
     estimate: float | None = None
     batch: BatchState | None = None
+    delivered: Committed = field(default=_nothing, compare=False, repr=False)
 
 
 class Notifier(Protocol):

@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.clock import Clock
-from core.errors import TaskFailed, TaskTimedOut, TransportError, UpstreamError
+from core.errors import TaskTimedOut, TransportError, UpstreamError
+from core.modelscope.failures import task_failure
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import PollPolicy
 from core.modelscope.retry import Backoff
@@ -142,7 +143,7 @@ def _submitted(data: dict[str, object], request_id: str) -> SubmittedTask:
 def _final(snapshot: TaskSnapshot) -> TaskSnapshot:
     if snapshot.status is TaskStatus.FAILED:
         message = snapshot.error_message or "the task failed without a reason"
-        raise TaskFailed(message, snapshot.error_code, snapshot.request_id)
+        raise task_failure(message, snapshot.error_code, snapshot.request_id)
     if not snapshot.images:
         raise UpstreamError("the task succeeded without an image", None, snapshot.request_id)
     return snapshot

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -123,10 +124,20 @@ def check_prompt(value: str) -> str:
     return _text("prompt", value, required=True)
 
 
+def clean_text(value: str) -> str:
+    """A text as it may reach ModelScope and a caption: Unicode NFC, tabs and line breaks as
+    spaces or newlines, no control or invisible format characters (NUL, ESC, zero-width
+    spaces, bidirectional overrides), no spaces around."""
+    text = unicodedata.normalize("NFC", value).replace("\r\n", "\n").replace("\r", "\n")
+    text = text.replace("\t", " ")
+    kept = (ch for ch in text if ch == "\n" or unicodedata.category(ch) not in ("Cc", "Cf"))
+    return "".join(kept).strip()
+
+
 def _text(field: str, value: str, *, required: bool) -> str:
-    text = value.strip()
+    text = clean_text(value)
     if required and not text:
-        raise InvalidParameter(field, value, f"1..{PROMPT_MAX_CHARS} characters")
+        raise InvalidParameter(field, "(empty)", f"1..{PROMPT_MAX_CHARS} characters")
     if len(text) > PROMPT_MAX_CHARS:
         raise InvalidParameter(field, f"{len(text)} characters", f"at most {PROMPT_MAX_CHARS}")
     return text
@@ -231,4 +242,13 @@ def _weights(choices: tuple[LoraChoice, ...]) -> list[float]:
     if abs(total - 1.0) > WEIGHT_TOLERANCE or min(weights) <= 0:
         shown = ", ".join(f"{c.name}:{w:g}" for c, w in zip(choices, weights, strict=True))
         raise InvalidParameter("lora weight", shown, f"weights that sum to 1.0 (now {total:g})")
-    return weights
+    return _sum_to_one(weights)
+
+
+def _sum_to_one(weights: list[float]) -> list[float]:
+    """Weights within the tolerance, rescaled to sum to exactly 1.0 (ModelScope refuses
+    0.6 + 0.395): in ten-thousandths, the rounding's remainder going to the largest."""
+    total = sum(weights)
+    units = [round(w / total * 10_000) for w in weights]
+    units[units.index(max(units))] += 10_000 - sum(units)
+    return [u / 10_000 for u in units]

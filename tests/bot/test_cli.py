@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.cli_inputs import read_image
 from bot.simulator import Fault, Simulator, Timing
+from core.errors import InvalidParameter
 from core.images.processing import read_png_text
 from tests.conftest import TOKEN
 
@@ -269,3 +271,9 @@ async def test_the_simulator_command_serves_until_terminated(tmp_path: Path, ses
         assert r.status == 200 and "task_id" in await r.json()
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), timeout=20) == 0
+
+
+def test_an_endless_input_image_is_read_only_up_to_the_cap() -> None:
+    with pytest.raises(InvalidParameter) as refused:
+        read_image("/dev/zero")  # 2.7 GB, then MemoryError, before the cap
+    assert (refused.value.field, refused.value.value) == ("image", "more than 10 MB")

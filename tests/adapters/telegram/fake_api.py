@@ -38,9 +38,11 @@ class Call:
 @dataclass
 class Fault:
     method: str
-    kind: str  # "429" or "drop"
+    kind: str  # "429", "drop", or "status" (an error `status` with `description`)
     times: int = 1
     retry_after: int = 1
+    status: int = 500
+    description: str = "Internal Server Error"
 
 
 class FakeTelegram:
@@ -184,6 +186,9 @@ class FakeTelegram:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)
+        if fault is not None and fault.kind == "status":
+            body = {"ok": False, "error_code": fault.status, "description": fault.description}
+            return web.json_response(body, status=fault.status)
         if fault is not None:
             return web.json_response(
                 {

@@ -6,10 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 
 from bot.simulator import Fault as SimFault
 from bot.simulator import Timing
-from core.jobs.job import JobState
+from core.jobs.job import JobState, QuotaState
 from core.jobs.policy import Policy
 from core.jobs.quotas import QuotaLimits
 from core.secret import Secret
@@ -129,6 +130,41 @@ async def test_telegram_faults_while_posting_lose_nothing(
         assert fault.times == 0
         (job,) = await world.core.service.history(f"telegram:{ALICE}")
         assert job.state is JobState.DONE
+
+
+async def test_a_failed_status_removal_never_sends_the_photo_twice(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.api.faults.append(Fault("deleteMessage", "status", times=20, status=502))
+        world.imagine("/imagine a lighthouse")
+        await world.api.wait_for("sendPhoto")
+        await world.core.scheduler.wait_idle()
+        await asyncio.sleep(0.3)
+        assert len(world.api.named("sendPhoto")) == 1
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert job.state is JobState.DONE and job.delivered_at is not None
+
+
+async def test_a_photo_refused_for_good_ends_the_job_in_words(simulator, session, tmp_path) -> None:
+    blocked = Fault("sendPhoto", "status", times=20, status=403, description="Forbidden: no")
+    before = refused_count()
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.api.faults.append(blocked)
+        world.imagine("/imagine a kite")
+        told = await world.api.wait_text("sendMessage", "Your image was made, but the chat")
+        assert "Forbidden: no" in told.params["text"]
+        await world.core.scheduler.wait_idle()
+        assert blocked.times == 19  # refused once, never tried again
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert (job.state, job.error_key) == (JobState.FAILED, "error.delivery_refused")
+        assert job.quota_state is QuotaState.REFUNDED and job.delivered_at is not None
+    assert refused_count() == before + 1
+
+
+def refused_count() -> float:
+    name, labels = "imagine_deliveries_refused_total", {"platform": "telegram"}
+    return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
 async def test_webhook_mode_checks_the_secret_and_drops_repeats(

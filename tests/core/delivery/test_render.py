@@ -32,11 +32,11 @@ def test_each_event_in_both_languages() -> None:
     failed = english.moved(
         JobState.FAILED,
         1.0,
-        error_key="error.task_failed",
+        error_key="error.content_refused",
         error_params={"message": "inappropriate content"},
     )
     assert event_text(TRANSLATOR, JobEvent(EventKind.FAILED, failed)) == (
-        "No image this time: ModelScope could not make this image: inappropriate content"
+        "No image this time: ModelScope refused to make this image: inappropriate content"
     )
     assert event_text(TRANSLATOR, JobEvent(EventKind.CANCELLED, job)) == "已取消。"
 

@@ -127,6 +127,13 @@ def test_missing_weights_share_what_is_left() -> None:
     assert abs(sum(lo.weight for lo in thirds.loras) - 1.0) < 0.001
 
 
+def test_weights_within_the_tolerance_are_sent_summing_to_exactly_one() -> None:
+    params = check(loras=(LoraChoice("a/a", 0.6), LoraChoice("b/b", 0.395)))
+    weights = [lo.weight for lo in params.loras]
+    assert abs(sum(weights) - 1.0) < 1e-9  # ModelScope refuses 0.995
+    assert weights == [0.603, 0.397]  # in proportion to what was asked
+
+
 def test_lora_rules() -> None:
     seven = tuple(LoraChoice(f"x/{i}") for i in range(7))
     assert rejects("lora", loras=seven).allowed == "at most 6"
@@ -168,3 +175,12 @@ def test_typed_values_are_parsed_with_the_field_named() -> None:
 def test_seed_is_drawn_from_the_given_rng() -> None:
     first = validate(ParamsInput("x"), CATALOG, random.Random(1)).seed
     assert first == validate(ParamsInput("x"), CATALOG, random.Random(1)).seed
+
+
+def test_invisible_and_control_characters_never_reach_modelscope() -> None:
+    only_invisible = "\u200b\u200c\u200d\u2060\ufeff"
+    assert rejects("prompt", prompt=only_invisible).value == "(empty)"  # nothing is charged
+    params = check(prompt="a\u200b fox\x00 in\x1b[31m snow\u202e\r\nline\ttwo")
+    assert params.prompt == "a fox in[31m snow\nline two"
+    assert check(prompt="cafe\u0301").prompt == "café"  # NFC: one character, as typed
+    assert check(prompt="x" * 1999 + "\u200b" * 10).prompt == "x" * 1999  # length after cleaning

@@ -22,6 +22,7 @@ from core.jobs.job import JobState, QuotaState
 from core.jobs.policy import Policy, Tier
 from core.jobs.quotas import QuotaLimits
 from core.requests.moderation import PromptFilter
+from core.requests.validation import LoraChoice
 from core.service.rules import member_key
 from core.stores.sqlite import SqliteStore
 from tests.conftest import OTHER_TOKEN
@@ -134,6 +135,28 @@ async def test_a_moderation_refusal_is_charged(simulator, session, tmp_path: Pat
         assert failed.quota_state is QuotaState.COMMITTED
         assert failed.error_params["message"] == "inappropriate content"
         assert h.notifier.kinds(job.id)[-1] is EventKind.FAILED
+
+
+async def test_a_crashed_inference_worker_is_refunded(simulator, session, tmp_path) -> None:
+    simulator.faults.add(Fault("task", "fail", message="inference worker crashed", code=500))
+    async with running_core(simulator, session, tmp_path) as h:
+        (job,) = (await h.core.service.submit(request())).jobs
+        await h.finals(1)
+        failed = await h.job(job.id)
+        assert (failed.error_key, failed.quota_state) == ("error.task_failed", QuotaState.REFUNDED)
+        assert (await h.core.service.quota("tg:1", "tg:-100")).used["user"] == 0
+
+
+async def test_loras_within_the_tolerance_reach_modelscope_summing_to_one(
+    simulator, session, tmp_path
+) -> None:
+    loras = (LoraChoice("a/style", 0.6), LoraChoice("b/light", 0.395))
+    async with running_core(simulator, session, tmp_path) as h:
+        (job,) = (await h.core.service.submit(request(model="flux", loras=loras))).jobs
+        await h.finals(1)
+        assert (await h.job(job.id)).state is JobState.DONE  # the simulator refuses 0.995
+        (task,) = simulator.tasks.values()
+        assert task.body["loras"] == {"a/style": 0.603, "b/light": 0.397}
 
 
 async def test_a_stuck_task_times_out_and_is_refunded(simulator, session, tmp_path) -> None:
