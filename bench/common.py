@@ -104,7 +104,7 @@ async def pipeline(
         poll_max_seconds=3600.0,
         request_timeout=30.0,
         max_attempts=5,
-        allowed_hosts=["127.0.0.1"],
+        allowed_hosts=["http://127.0.0.1:*"],
         max_download_bytes=32 * 1024 * 1024,
         output_dir=workdir / "out",
     )

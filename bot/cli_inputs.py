@@ -8,7 +8,7 @@ import json
 import random
 from pathlib import Path
 
-from core.errors import DownloadError, InvalidParameter
+from core.errors import BadInputImage, DownloadError, InvalidParameter
 from core.images.processing import to_data_uri
 from core.requests import (
     SEED_MAX,
@@ -89,8 +89,8 @@ def read_image(reference: str | None) -> str | None:
         raise InvalidParameter("image", "more than 10 MB", "a file of at most 10 MB")
     try:
         return to_data_uri(data)
-    except DownloadError:
-        raise InvalidParameter("image", reference, "a PNG, JPEG, WebP or GIF image") from None
+    except DownloadError as error:
+        raise BadInputImage(error.reason) from None
 
 
 def _read_text(path: Path, field: str) -> str:

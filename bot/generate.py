@@ -57,7 +57,7 @@ async def simulated(config: EngineConfig, reporter: Reporter) -> AsyncIterator[E
             config,
             base_url=sim.base_url,
             tokens=[Secret(SIMULATED_TOKEN, "token#sim")],
-            allowed_hosts=[*config.allowed_hosts, "127.0.0.1"],
+            allowed_hosts=[*config.allowed_hosts, sim.base_url.rstrip("/")],
             poll_interval=min(config.poll_interval, 0.5),
         )
 

@@ -2,6 +2,7 @@
 
     ImagineError                      root of everything the core raises on purpose
     ├── InvalidParameter              a request field is wrong (field, value, allowed)
+    │   └── BadInputImage             the picture to edit cannot be used (reason)
     ├── ConfigurationError            the operator must fix a setting or a file
     ├── DownloadError                 an output image could not be fetched or trusted
     ├── DeliveryRefused               a chat platform refused a result for good (platform, reason)
@@ -63,6 +64,19 @@ class InvalidParameter(ImagineError):
         return {"field": self.field, "value": _shorten(self.value), "allowed": self.allowed}
 
 
+class BadInputImage(InvalidParameter):
+    """The picture a user gave to edit is not one we can use (`reason` as for downloads)."""
+
+    key = "error.input_image"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("image", reason, "a PNG, JPEG, WebP or GIF picture")
+        self.reason = reason
+
+    def params(self) -> dict[str, object]:
+        return {"reason": Term(f"download_{self.reason}")}
+
+
 class ConfigurationError(ImagineError):
     """A setting or a configuration file is wrong; the operator must fix it."""
 
@@ -77,21 +91,45 @@ class ConfigurationError(ImagineError):
 
 
 class DownloadError(ImagineError):
-    """An output image could not be downloaded, or is not an image we accept."""
+    """An image could not be downloaded, or is not an image we accept. `reason` is one of
+    DOWNLOAD_REASONS (worded as `term.download_<reason>` for users); `detail` and `url_host`
+    are for the log. `permanent`: another attempt would meet the same."""
 
     key = "error.download"
 
-    def __init__(self, reason: str, url_host: str = "") -> None:
+    def __init__(self, reason: str, url_host: str = "", detail: str = "") -> None:
         self.reason = reason
         self.url_host = url_host
-        super().__init__(f"download from {url_host or '?'} failed: {reason}")
+        self.detail = detail
+        where = f" from {url_host}" if url_host else ""
+        super().__init__(f"download{where} failed: {reason}{f' ({detail})' if detail else ''}")
 
-    def __reduce__(self) -> tuple[type[DownloadError], tuple[str, str]]:
-        # Raised in an image worker process and unpickled here: keep the two fields apart.
-        return DownloadError, (self.reason, self.url_host)
+    @property
+    def permanent(self) -> bool:
+        return self.reason in PERMANENT_DOWNLOADS
+
+    def __reduce__(self) -> tuple[type[DownloadError], tuple[str, str, str]]:
+        # Raised in an image worker process and unpickled here: keep the fields apart.
+        return DownloadError, (self.reason, self.url_host, self.detail)
 
     def params(self) -> dict[str, object]:
-        return {"reason": self.reason}
+        return {"reason": Term(f"download_{self.reason}")}
+
+
+# Why a download failed, for users; those another attempt would meet again are permanent.
+DOWNLOAD_REASONS = (
+    "not_image",  # the bytes do not decode as an image (maybe cut off on the way)
+    "too_many_pixels",  # larger than the pixel limit, or a decompression bomb
+    "unsupported_format",
+    "too_large",  # more bytes than the cap
+    "not_allowed",  # a scheme, host or port outside MODELSCOPE_DOWNLOAD_ALLOWED_HOSTS
+    "too_many_redirects",
+    "refused",  # the server answered 4xx
+    "unreachable",  # network errors, 5xx, a cut-off body, every attempt
+)
+PERMANENT_DOWNLOADS = frozenset(
+    {"too_many_pixels", "unsupported_format", "too_large", "not_allowed", "too_many_redirects"}
+)
 
 
 class DeliveryRefused(ImagineError):

@@ -106,7 +106,7 @@ def make_engine(
     clock = SystemClock()
     fetcher = ImageFetcher(
         session=session,
-        allowed_hosts=["127.0.0.1"],
+        allowed_hosts=["http://127.0.0.1:*"],
         max_bytes=8 * 1024 * 1024,
         backoff=fast_backoff(),
         clock=clock,

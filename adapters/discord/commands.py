@@ -20,7 +20,7 @@ from adapters.discord.options import (
 from adapters.discord.who import chat_id, chat_key, locale_of, user_key
 from core.clock import Clock
 from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
-from core.errors import ImagineError
+from core.errors import BadInputImage, ImagineError
 from core.images import ImageWorkers
 from core.jobs import GenerationRequest
 from core.requests import ParamsInput
@@ -90,9 +90,7 @@ class UserCommands(commands.Cog):
         target = await replies.begin_job(interaction, self._clock)
         try:
             if image is not None:
-                # ModelScope gets the pixels as a data URI, never a Discord URL.
-                data_uri = await self._images.data_uri(await image.read())
-                params = dataclasses.replace(params, image_url=data_uri)
+                params = dataclasses.replace(params, image_url=await self._data_uri(image))
             await self._service.submit(self._request(interaction, target.encode(), params, count))
         except ImagineError as error:
             await replies.refuse_job(interaction, self._t.error(locale, error))
@@ -180,6 +178,14 @@ class UserCommands(commands.Cog):
         await replies.private(
             interaction, self._t.text(locale_of(interaction), "discord.help_text")
         )
+
+    async def _data_uri(self, image: discord.Attachment) -> str:
+        """ModelScope gets the pixels as a data URI, never a Discord URL."""
+        try:
+            data = await image.read()
+        except discord.HTTPException:
+            raise BadInputImage("unreachable") from None
+        return await self._images.data_uri(data)
 
     def _request(
         self, interaction: discord.Interaction, target: str, params: ParamsInput, count: int

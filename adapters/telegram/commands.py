@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 
 from telegram import Message, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
 from adapters.telegram import PLATFORM, keyboards
@@ -15,11 +17,12 @@ from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
 from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
-from core.errors import ImagineError, InvalidParameter
+from core.errors import BadInputImage, ImagineError, InvalidParameter
 from core.images import ImageWorkers
 from core.jobs import GenerationRequest
 from core.service import GenerationService
 
+log = logging.getLogger("imagine.telegram")
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
 PRESET_SIZES = ("1024x1024", "1024x768", "768x1024", "1328x1328", "1280x720", "720x1280")
 HISTORY_LIMIT = 10
@@ -69,9 +72,12 @@ class Commands:
             usage = self._t.text(locale, "usage.imagine", error=self._t.error(locale, error))
             await message.reply_text(usage)
             return
-        image = await self._input_image(message)
-        status = await message.reply_text(self._t.text(locale, "status.accepted"))
-        target = ReplyTarget.answering(message, status.message_id)
+        try:
+            image = await self._input_image(message)
+        except ImagineError as error:  # not a picture we can use, or Telegram kept it
+            await message.reply_text(self._t.error(locale, error))
+            return
+        target = ReplyTarget.answering(message, await self._status_reply(message, locale))
         request = GenerationRequest(
             platform=PLATFORM,
             user_id=str(user_id(update)),
@@ -93,9 +99,23 @@ class Commands:
         source = message if message.photo else message.reply_to_message
         if source is None or not source.photo:
             return None
-        file = await source.photo[-1].get_file()
-        data = bytes(await file.download_as_bytearray())
+        try:
+            file = await source.photo[-1].get_file()
+            data = bytes(await file.download_as_bytearray())
+        except TelegramError as error:
+            log.warning("the photo to edit could not be fetched: %s", error)
+            raise BadInputImage("unreachable") from None
         return await self._images.data_uri(data)
+
+    async def _status_reply(self, message: Message, locale: str) -> int:
+        """The status message's id; 0 if Telegram failed to take it (the job goes on, and its
+        news come as new messages)."""
+        try:
+            status = await message.reply_text(self._t.text(locale, "status.accepted"))
+        except TelegramError as error:
+            log.warning("the status reply failed (%s); going on without it", error)
+            return 0
+        return status.message_id
 
     async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await message_of(update).reply_text(self._t.text(locale_of(update), "start.text"))

@@ -70,21 +70,17 @@ def inspect_image(data: bytes, max_pixels: int = MAX_PIXELS) -> ImageInfo:
             with Image.open(io.BytesIO(data)) as probe:
                 info = ImageInfo(probe.format or "?", probe.width, probe.height)
                 if info.width * info.height > max_pixels:
-                    raise DownloadError(f"{info.width}x{info.height} is too many pixels")
+                    size = f"{info.width}x{info.height}"
+                    raise DownloadError("too_many_pixels", detail=size)
                 probe.verify()
             with Image.open(io.BytesIO(data)) as image:
                 image.load()  # verify() misses truncated pixel data; a full decode does not
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombWarning,
-        Image.DecompressionBombError,
-    ) as exc:
-        raise DownloadError(f"not a valid image ({type(exc).__name__})") from None
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DownloadError("too_many_pixels", detail=type(exc).__name__) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DownloadError("not_image", detail=type(exc).__name__) from None
     if info.format not in MIME:
-        raise DownloadError(f"unsupported image format {info.format}")
+        raise DownloadError("unsupported_format", detail=info.format)
     return info
 
 

@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
+from core.errors import BadInputImage, DownloadError
 from core.images.processing import FitRules, FittedImage, ImageInfo, fit_image, inspect_image
 from core.images.processing import to_data_uri as _to_data_uri
 
@@ -56,8 +57,12 @@ class ImageWorkers:
         return await self.run(inspect_image, data)
 
     async def data_uri(self, data: bytes) -> str:
-        """An input image as a data URI for ModelScope (never a platform's file URL)."""
-        return await self.run(_to_data_uri, data)
+        """An input image as a data URI for ModelScope (never a platform's file URL), or
+        `BadInputImage` when it is no picture we can use."""
+        try:
+            return await self.run(_to_data_uri, data)
+        except DownloadError as error:
+            raise BadInputImage(error.reason) from None
 
     def start(self) -> None:
         """Start the processes now rather than at the first image."""

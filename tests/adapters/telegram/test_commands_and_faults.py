@@ -132,6 +132,15 @@ async def test_telegram_faults_while_posting_lose_nothing(
         assert job.state is JobState.DONE
 
 
+async def test_a_failed_status_reply_still_ends_in_a_photo(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.api.faults.append(Fault("sendMessage", "status", status=502))
+        world.imagine("/imagine a lantern in the fog")
+        await world.api.wait_for("sendPhoto")
+        (job,) = await world.core.service.history(f"telegram:{ALICE}")
+        assert job.state in (JobState.DELIVERING, JobState.DONE)
+
+
 async def test_a_failed_status_removal_never_sends_the_photo_twice(
     simulator, session, tmp_path
 ) -> None:

@@ -64,6 +64,17 @@ async def test_a_captioned_photo_is_edited_as_a_data_uri(simulator, session, tmp
         assert "TEST-telegram-token" not in task.body["image_url"]
 
 
+async def test_a_photo_that_is_no_image_is_refused_in_words(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        garbage = b"\x89PNG\r\n\x1a\n" + b"\0" * 200
+        world.send(
+            {"message": world.api.photo_message(ALICE, ALICE, garbage, "/imagine make it blue")}
+        )
+        refusal = await world.api.wait_text("sendMessage", "That picture cannot be used")
+        assert "not an image we can read" in refusal.params["text"]
+        assert simulator.stats.submits == 0 and world.api.named("sendPhoto") == []
+
+
 async def test_replying_to_a_photo_edits_it(simulator, session, tmp_path: Path) -> None:
     async with telegram_world(simulator, session, tmp_path) as world:
         photo = world.api.photo_message(GROUP, BOB, png((0, 90, 0)))

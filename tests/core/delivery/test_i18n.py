@@ -58,7 +58,9 @@ def test_an_error_in_both_languages() -> None:
 
 def test_unknown_keys_and_missing_values_degrade_gently() -> None:
     assert TRANSLATOR.text("en", "no.such.key") == "no.such.key"
-    assert TRANSLATOR.text("en", "error.content_refused") == "ModelScope refused to make this image: "
+    assert (
+        TRANSLATOR.text("en", "error.content_refused") == "ModelScope refused to make this image: "
+    )
 
 
 def test_terms_inside_messages_are_translated() -> None:

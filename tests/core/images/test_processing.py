@@ -42,7 +42,7 @@ def test_inspect_reports_format_and_size() -> None:
 
 @pytest.mark.parametrize("data", [b"", b"not an image", b"\x89PNG\r\n\x1a\n" + b"\0" * 64])
 def test_garbage_is_refused(data: bytes) -> None:
-    with pytest.raises(DownloadError, match="not a valid image"):
+    with pytest.raises(DownloadError, match="not_image"):
         inspect_image(data)
 
 
@@ -54,7 +54,7 @@ def test_truncated_image_is_refused(big_png: bytes) -> None:
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     bomb = encode(Image.new("1", (9000, 9000)))  # 81 Mpx in a few kilobytes
     assert len(bomb) < 100_000
-    with pytest.raises(DownloadError, match="too many pixels"):
+    with pytest.raises(DownloadError, match="too_many_pixels"):
         inspect_image(bomb)
 
 
