@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import aiohttp
 
@@ -55,6 +57,20 @@ class Bot:
     adapters: list[tuple[str, Adapter]]
 
 
+def check_writable(folder: Path) -> None:
+    """The images go to DATA_DIR: a folder the bot cannot write is said at start, in words."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-check-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise ConfigurationError(
+            f"DATA_DIR: the bot cannot write to {folder} ({error.strerror}); give the bot's "
+            "user write access to it, or set DATA_DIR to a folder it may write"
+        ) from None
+
+
 async def open_store_backend(settings: Settings) -> Backend:
     """SQLite (the default, one process) or Redis (several processes share it)."""
     return await open_backend(
@@ -70,6 +86,7 @@ async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
     way out."""
     if not settings.modelscope_tokens():
         raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
+    await asyncio.to_thread(check_writable, settings.output_dir)
     clock, images = SystemClock(), ImageWorkers(settings.image_workers)
     backend = await open_store_backend(settings)
     try:

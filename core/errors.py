@@ -6,12 +6,14 @@
     ├── ConfigurationError            the operator must fix a setting or a file
     ├── DownloadError                 an output image could not be fetched or trusted
     ├── DeliveryRefused               a chat platform refused a result for good (platform, reason)
+    ├── Crashed                       running a job failed on our side again and again
     ├── RequestRefused                the service will not take this request now
     │   ├── QuotaExceeded             a daily budget is spent (scope, used, limit, resets_at)
     │   ├── QueueFull                 too many of the user's jobs are waiting
     │   ├── CooldownActive            the user must wait `seconds_left`
     │   ├── Banned                    the user or the chat is banned
     │   ├── PromptBlocked             the prompt filter matched `rule`
+    │   ├── StoreUnavailable          the store did not answer: nothing taken, nothing charged
     │   ├── JobNotFound               no such job (or not the user's)
     │   └── NotAllowed                the job is not the user's, or it is too late
     │       ├── AdminsOnly            only bot admins and the chat's own admins may
@@ -147,6 +149,15 @@ class DeliveryRefused(ImagineError):
         return {"reason": self.reason}
 
 
+class Crashed(ImagineError):
+    """Something failed on our side again and again while running a job: ended, refunded."""
+
+    key = "error.internal"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+
+
 class RequestRefused(ImagineError):
     """The service will not take the request now; nothing was spent."""
 
@@ -264,6 +275,13 @@ class NotYours(NotAllowed):
     """Only the person who asked for the job, or an admin, may do this with it."""
 
     key = "delete.not_yours"
+
+
+class StoreUnavailable(RequestRefused):
+    """The store did not answer (a full disk, Redis away): the request was not taken and
+    nothing was charged; the user may try again in a minute."""
+
+    key = "error.store_unavailable"
 
 
 class Restarting(RequestRefused):

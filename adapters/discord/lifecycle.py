@@ -23,6 +23,7 @@ from adapters.discord.render import DiscordNotifier
 from adapters.discord.who import Places, locale_of
 from core.clock import Clock
 from core.delivery import Translator
+from core.errors import ImagineError
 from core.images import ImageWorkers
 from core.secret import Secret
 from core.service import CommunityAdmin, GenerationService
@@ -71,10 +72,13 @@ class ImagineTree(app_commands.CommandTree[discord.Client]):
         log.error(
             "command %s failed", interaction.command and interaction.command.name, exc_info=error
         )
+        cause, locale = getattr(error, "original", error), locale_of(interaction)
+        if isinstance(cause, ImagineError):
+            text = self.texts.error(locale, cause)
+        else:
+            text = self.texts.text(locale, "error.internal")
         try:
-            await replies.private(
-                interaction, self.texts.text(locale_of(interaction), "error.internal")
-            )
+            await replies.private(interaction, text)
         except discord.HTTPException:
             log.warning("could not tell the user that the command failed")
 

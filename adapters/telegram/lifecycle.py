@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 
 from adapters.telegram.admin import AdminCommands
@@ -15,7 +16,9 @@ from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
+from adapters.telegram.who import locale_of
 from core.delivery import Translator
+from core.errors import ImagineError
 from core.images import ImageWorkers
 from core.secret import Secret
 from core.service import CommunityAdmin, GenerationService
@@ -76,7 +79,7 @@ class TelegramAdapter:
             .build()
         )
         self.notifier = TelegramNotifier(self.app.bot, translator, images)
-        self.app.add_error_handler(_log_error)
+        self.app.add_error_handler(self._last_word)
         self.ready = asyncio.Event()
         self.receiving = True
         self.webhook_port: int | None = None
@@ -135,7 +138,20 @@ class TelegramAdapter:
         )
         return receiver
 
-
-async def _log_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    # Users see a worded error from the handlers; a stack trace only reaches the log.
-    log.error("update handling failed", exc_info=context.error)
+    async def _last_word(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A handler failed: the trace goes to the log, and the user is told in words."""
+        log.error("update handling failed", exc_info=context.error)
+        if not isinstance(update, Update) or update.effective_message is None:
+            return
+        locale, error = locale_of(update), context.error
+        if isinstance(error, ImagineError):
+            text = self._translator.error(locale, error)
+        else:
+            text = self._translator.text(locale, "error.internal")
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer(text, show_alert=True)
+            else:
+                await update.effective_message.reply_text(text)
+        except TelegramError:
+            log.warning("could not tell the user that the update failed")

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 
 from core.clock import Clock
-from core.errors import TaskNotFound
+from core.errors import Crashed, TaskNotFound
 from core.execution.runner import JobRunner, Outcome, final_event
 from core.execution.tokens import TokenPool
 from core.jobs.job import Job, JobState, QuotaState
@@ -26,6 +27,7 @@ log = logging.getLogger("imagine.scheduler")
 IDLE_WAIT_SECONDS = 0.5  # an idle worker looks again at least this often
 MAX_BEAT_SECONDS = 2.0  # a cancel from another process is seen within this
 RETRY_SECONDS = 1.0  # after a failed round of claims, renewals or take-overs
+MAX_CRASHES = 3  # a job whose runner crashes this often in one process is ended
 
 
 class Scheduler:
@@ -65,6 +67,7 @@ class Scheduler:
         self._idle = asyncio.Event()
         self._idle.set()
         self._paused = False
+        self._crashes: Counter[str] = Counter()
 
     # --- what the service asks -------------------------------------------------------
 
@@ -214,7 +217,7 @@ class Scheduler:
             await self._queue.abandon(self.worker, [job.id])
             raise
         except Exception:
-            log.exception("job %s crashed; it is resumed later", job.id)
+            await self._crashed(job)
         else:
             await self._queue.finish(self.worker, job.id, refund)
         finally:
@@ -222,6 +225,22 @@ class Scheduler:
             self._running_jobs.pop(job.id, None)
             if not self._running:
                 self._idle.set()
+
+    async def _crashed(self, job: Job) -> None:
+        """Its runner died (the store did not answer, say): hand the job back at once, to be
+        resumed from its row by a take-over; the third time here, end it (not the user's
+        failure: refunded) rather than loop."""
+        self._crashes[job.id] += 1
+        log.exception("job %s crashed (%d times here)", job.id, self._crashes[job.id])
+        try:
+            if self._crashes[job.id] >= MAX_CRASHES:
+                del self._crashes[job.id]
+                await self._runner.fail(job, Crashed("its runner failed again and again"))
+                await self._queue.finish(self.worker, job.id, job.cost)
+            else:
+                await self._queue.abandon(self.worker, [job.id])
+        except Exception:
+            log.exception("job %s: its lease runs out instead", job.id)
 
     async def _carry(self, job: Job, token: str) -> float:
         """Take the job on from wherever its row says it is; answers the cost units its

@@ -4,6 +4,7 @@ and bans; every call checked against who acts (`core.service.access`)."""
 from __future__ import annotations
 
 from core.errors import InvalidParameter
+from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.rules import CommunityRules, member_key
 
@@ -15,16 +16,19 @@ class CommunityAdmin:
         self._rules = rules
         self._access = access
 
+    @worded
     async def allowed(self, actor: Actor) -> bool:
         """May `actor` administer their chat (a bot admin, or the chat's own admin)?"""
         return await self._access.administers(actor)
 
+    @worded
     async def set_budget(self, actor: Actor, amount: float) -> float:
         """The chat's own daily budget, in cost units (all its members together)."""
         await self._access.check_admin(actor)
         await self._rules.set_chat_settings(actor.chat, daily_budget=_amount("budget", amount))
         return amount
 
+    @worded
     async def set_member_limit(self, actor: Actor, amount: float) -> float:
         """What each member may spend a day in this chat, in cost units."""
         await self._access.check_admin(actor)
@@ -32,6 +36,7 @@ class CommunityAdmin:
         await self._rules.set_chat_settings(actor.chat, member_daily=value)
         return amount
 
+    @worded
     async def edit_filter(
         self, actor: Actor, action: str, value: str = ""
     ) -> tuple[list[str], list[str]]:
@@ -39,6 +44,7 @@ class CommunityAdmin:
         await self._access.check_admin(actor)
         return await self._rules.edit_filter(actor.chat, action, value)
 
+    @worded
     async def ban(self, actor: Actor, target: str, reason: str = "") -> None:
         """A bot admin bans `target` (a `platform:id`) everywhere; a chat's admin, in their
         chat only."""
@@ -46,6 +52,7 @@ class CommunityAdmin:
         everywhere = self._access.is_bot_admin(actor.user)
         await self._rules.ban(target if everywhere else member_key(actor.chat, target), reason)
 
+    @worded
     async def unban(self, actor: Actor, target: str) -> None:
         """Lift the ban in this chat; a bot admin also lifts one everywhere."""
         await self._access.check_admin(actor)
@@ -53,6 +60,7 @@ class CommunityAdmin:
         if self._access.is_bot_admin(actor.user):
             await self._rules.unban(target)
 
+    @worded
     async def chat_settings(self, actor: Actor) -> dict[str, object]:
         """What the chat's admins set (budget, member limit, filter)."""
         await self._access.check_admin(actor)

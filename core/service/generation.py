@@ -9,7 +9,13 @@ import random
 
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
-from core.errors import InvalidParameter, JobNotFound, NotAllowed, RequestRefused, Restarting
+from core.errors import (
+    InvalidParameter,
+    JobNotFound,
+    NotAllowed,
+    RequestRefused,
+    Restarting,
+)
 from core.execution.runner import JobRunner
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job
@@ -22,6 +28,7 @@ from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
 from core.scheduling.scheduler import Scheduler
 from core.service._intake import admission_for, new_jobs
+from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.rules import CommunityRules
 from core.stores import Store
@@ -69,6 +76,7 @@ class GenerationService:
         """True once the bot stops: new requests are refused."""
         return self._draining
 
+    @worded
     async def submit(self, request: GenerationRequest) -> Receipt:
         """Accept a request, or raise the typed reason why not; nothing is spent on a refusal."""
         try:
@@ -86,6 +94,7 @@ class GenerationService:
         params = validate(await self._rules.with_defaults(request), self.catalog, self._rng)
         return await self._accept(request, params)
 
+    @worded
     async def reroll(
         self, user: str, job_id: str, reply_target: str, prompt: str | None = None
     ) -> Receipt:
@@ -108,6 +117,7 @@ class GenerationService:
         params = dataclasses.replace(job.params, prompt=new_prompt, seed=seed)
         return await self._accept(request, params)
 
+    @worded
     async def cancel(self, user: str, job_id: str | None = None) -> Job | None:
         """Cancel a waiting or running job of the user's (or any job, for an admin); with
         no id, the user's newest unfinished one (None if there is none)."""
@@ -123,6 +133,7 @@ class GenerationService:
             return job  # running: its worker ends it cancelled and announces it
         return await self._runner.end_cancelled(job)
 
+    @worded
     async def deletable(self, actor: Actor, job_id: str) -> Job:
         """The job whose result `actor` may delete (its owner, or an admin of the chat);
         else `JobNotFound` or `NotYours`."""
@@ -132,6 +143,7 @@ class GenerationService:
         await self._access.check_owner_or_admin(actor, job)
         return job
 
+    @worded
     async def job(self, job_id: str) -> Job | None:
         """A job by id (buttons carry ids; the caller checks who may act on it)."""
         return await self._store.get(job_id)
@@ -140,9 +152,11 @@ class GenerationService:
         """All jobs of one request, in order: an adapter sends them as an album."""
         return await self._store.batch(batch_id)
 
+    @worded
     async def history(self, user: str, limit: int = 10) -> list[Job]:
         return await self._store.history(user, limit)
 
+    @worded
     async def queue_state(self, user: str) -> QueueState:
         order = await self._scheduler.waiting()
         running = await self._scheduler.running_count()
@@ -150,6 +164,7 @@ class GenerationService:
         first = mine[0] if mine else len(order) + 1
         return QueueState(len(order), running, mine, self._estimate(first, running))
 
+    @worded
     async def quota(self, user: str, chat: str) -> QuotaView:
         now = self._clock.now()
         limits = await self._rules.limits(chat)
@@ -162,10 +177,12 @@ class GenerationService:
         resets = self._policy.limits.resets_at(now).isoformat(timespec="minutes")
         return QuotaView(used, left, resets, self._policy.is_admin(user))
 
+    @worded
     async def defaults(self, user: str) -> dict[str, str]:
         """The user's saved defaults (model, size, negative_prompt)."""
         return await self._rules.defaults(user)
 
+    @worded
     async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
         """Save defaults (None clears one), checked like a request; answers all of them."""
         return await self._rules.set_defaults(user, **values)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from core.errors import ConfigurationError
 from core.jobs.job import Job, JobState, QuotaState
 from core.jobs.quotas import Admission, Usage, check_admission
 from core.stores.port import document, from_document, indexed_fields
@@ -104,13 +105,22 @@ class SqliteStore:
 
     @classmethod
     async def open(cls, path: str | Path) -> SqliteStore:
+        """Open (or create) the file; a `ConfigurationError` in words when it cannot be used:
+        a folder that cannot be written, a file that is not a sound database, or an empty
+        file where one was (never silently started afresh on it)."""
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(str(path), isolation_level=None)
+            _check_place(Path(path))
+        try:
+            connection = await aiosqlite.connect(str(path), isolation_level=None)
+        except sqlite3.Error as error:
+            raise _unusable(path, error) from None
         try:
             await _prepare(connection)
-        except BaseException:
+            await _check_sound(connection, path)
+        except BaseException as error:
             await connection.close()  # its thread would otherwise keep the process alive
+            if isinstance(error, sqlite3.Error):
+                raise _unusable(path, error) from None
             raise
         return cls(connection)
 
@@ -247,6 +257,36 @@ class SqliteStore:
     async def _jobs(self, sql: str, values: Sequence[Any]) -> list[Job]:
         async with self._db.execute(sql, tuple(values)) as cursor:
             return [from_document(row[0]) for row in await cursor.fetchall()]
+
+
+def _check_place(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigurationError(
+            f"the store's folder {path.parent} cannot be created or written "
+            f"({error.strerror}); set DATA_DIR (or STORE_URL) to a folder the bot may write"
+        ) from None
+    if path.exists() and path.stat().st_size == 0:
+        raise ConfigurationError(
+            f"the store {path} is an empty file: if it replaced the bot's database, restore "
+            "that from a backup; to start afresh with no jobs, delete the empty file"
+        )
+
+
+async def _check_sound(connection: aiosqlite.Connection, path: str | Path) -> None:
+    async with connection.execute("PRAGMA quick_check") as cursor:
+        answer = await cursor.fetchone()
+    if answer is None or answer[0] != "ok":
+        raise sqlite3.DatabaseError(f"quick_check: {answer[0] if answer else 'no answer'}")
+
+
+def _unusable(path: str | Path, error: sqlite3.Error) -> ConfigurationError:
+    return ConfigurationError(
+        f"the store {path} cannot be used ({error}): if the file is damaged or cut short, "
+        "restore it from a backup, or move it away to start afresh with no jobs; if its "
+        "folder is read-only, set DATA_DIR to one the bot may write"
+    )
 
 
 async def _usage(db: aiosqlite.Connection, user: str, chat: str, day: str) -> Usage:

@@ -76,8 +76,9 @@ async def running_core(
     max_seconds: float = 10.0,
     daily_budget: float | None = None,
     progress_every: float = 0.0,
+    store_class: type[SqliteStore] = SqliteStore,
 ) -> AsyncIterator[Harness]:
-    store = await SqliteStore.open(db)
+    store = await store_class.open(db)
     run_times = RunTimes()
     engines = [
         (f"token#{i}", make_engine(sim, session, tmp_path, max_seconds, token, run_times))

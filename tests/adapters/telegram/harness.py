@@ -50,13 +50,14 @@ async def telegram_world(
     policy: Policy | None = None,
     db: str | Path = ":memory:",
     api: FakeTelegram | None = None,
+    store_class: type[SqliteStore] = SqliteStore,
     **config: Any,
 ) -> AsyncIterator[TelegramWorld]:
     api = api or FakeTelegram(BOT_TOKEN)
     owns_api = not api.base
     if owns_api:
         await api.start()
-    store = await SqliteStore.open(db)
+    store = await store_class.open(db)
     clock = ShiftedClock()
     settings = {
         "poll_timeout": 1,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -10,10 +12,11 @@ from prometheus_client import REGISTRY
 
 from bot.simulator import Fault as SimFault
 from bot.simulator import Timing
-from core.jobs.job import JobState, QuotaState
+from core.jobs.job import Job, JobState, QuotaState
 from core.jobs.policy import Policy
-from core.jobs.quotas import QuotaLimits
+from core.jobs.quotas import Admission, QuotaLimits, Usage
 from core.secret import Secret
+from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram, Fault
 from tests.adapters.telegram.harness import ALICE, BOB, BOT_TOKEN, GROUP, telegram_world
 
@@ -130,6 +133,38 @@ async def test_telegram_faults_while_posting_lose_nothing(
         assert fault.times == 0
         (job,) = await world.core.service.history(f"telegram:{ALICE}")
         assert job.state is JobState.DONE
+
+
+class StoreAway(SqliteStore):
+    """The real store, not answering while `away` is set."""
+
+    away = False
+
+    async def add_jobs(self, jobs: Sequence[Job], admission: Admission) -> None:
+        if StoreAway.away:
+            raise sqlite3.OperationalError("database or disk is full")
+        await super().add_jobs(jobs, admission)
+
+    async def usage(self, user: str, chat: str, day: str) -> Usage:
+        if StoreAway.away:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await super().usage(user, chat, day)
+
+
+async def test_when_the_store_is_away_commands_end_in_words(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path, store_class=StoreAway) as world:
+        StoreAway.away = True
+        try:
+            world.imagine("/imagine a quiet harbour")
+            told = await world.api.wait_text("editMessageText", "Your request could not be saved")
+            assert "Nothing was charged" in told.params["text"]
+            assert await reply_to(world, "/quota") == (
+                "Your request could not be saved just now. Nothing was charged; "
+                "please try again in a minute."
+            )
+        finally:
+            StoreAway.away = False
+        assert simulator.stats.submits == 0
 
 
 async def test_a_failed_status_reply_still_ends_in_a_photo(simulator, session, tmp_path) -> None:
