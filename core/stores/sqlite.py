@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -117,6 +118,8 @@ class SqliteStore:
         try:
             await _prepare(connection)
             await _check_sound(connection, path)
+            if str(path) != ":memory:":
+                _mark(Path(path))
         except BaseException as error:
             await connection.close()  # its thread would otherwise keep the process alive
             if isinstance(error, sqlite3.Error):
@@ -259,6 +262,11 @@ class SqliteStore:
             return [from_document(row[0]) for row in await cursor.fetchall()]
 
 
+def _marker(path: Path) -> Path:
+    """Written beside a store once it holds its tables: the store existed here."""
+    return path.with_name(path.name + ".id")
+
+
 def _check_place(path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -267,11 +275,19 @@ def _check_place(path: Path) -> None:
             f"the store's folder {path.parent} cannot be created or written "
             f"({error.strerror}); set DATA_DIR (or STORE_URL) to a folder the bot may write"
         ) from None
-    if path.exists() and path.stat().st_size == 0:
+    gone = not path.exists() or path.stat().st_size == 0
+    if gone and _marker(path).exists():
         raise ConfigurationError(
-            f"the store {path} is an empty file: if it replaced the bot's database, restore "
-            "that from a backup; to start afresh with no jobs, delete the empty file"
+            f"the store {path} is empty or missing, but {_marker(path).name} says it held the "
+            "bot's jobs: restore it from a backup; to start afresh with no jobs, delete "
+            f"{_marker(path).name} as well"
         )
+
+
+def _mark(path: Path) -> None:
+    marker = _marker(path)
+    if not marker.exists():
+        marker.write_text(uuid.uuid4().hex + "\n", encoding="utf-8")
 
 
 async def _check_sound(connection: aiosqlite.Connection, path: str | Path) -> None:

@@ -5,23 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
 from bot.simulator import Simulator
+from core.stores.sqlite import SqliteStore
 from tests.bot.test_recovery import environment, imagine
 from tests.conftest import TOKEN
 
 pytestmark = pytest.mark.timeout(60)
 
 
-def garbage(data: Path) -> None:
+async def garbage(data: Path) -> None:
     (data / "imagine.db").write_bytes(b"this is not a database, " * 100)
 
 
-def cut_short(data: Path) -> None:
+async def cut_short(data: Path) -> None:
     path = data / "imagine.db"
     with sqlite3.connect(path) as db:
         db.execute("CREATE TABLE filler (x TEXT)")
@@ -30,7 +31,10 @@ def cut_short(data: Path) -> None:
     path.write_bytes(whole[: len(whole) // 2])
 
 
-def emptied(data: Path) -> None:
+async def emptied(data: Path) -> None:
+    """A store the bot used, emptied (a bad copy, a volume mixed up)."""
+    store = await SqliteStore.open(data / "imagine.db")
+    await store.close()
     (data / "imagine.db").write_bytes(b"")
 
 
@@ -39,16 +43,16 @@ def emptied(data: Path) -> None:
     [
         (garbage, "cannot be used"),
         (cut_short, "cannot be used"),
-        (emptied, "is an empty file"),
+        (emptied, "is empty or missing"),
     ],
     ids=["not-a-database", "cut-short", "empty"],
 )
 async def test_a_damaged_store_is_refused_in_words(
-    tmp_path: Path, damage: Callable[[Path], None], words: str
+    tmp_path: Path, damage: Callable[[Path], Awaitable[None]], words: str
 ) -> None:
     data = tmp_path / "data"
     data.mkdir()
-    damage(data)
+    await damage(data)
     before = (data / "imagine.db").read_bytes()
     async with Simulator(frozenset({TOKEN})) as sim:
         code, err = await run_once(environment(sim, data), tmp_path)
