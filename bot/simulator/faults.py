@@ -14,7 +14,7 @@ Kind = Literal[
     "truncate",  # download: announce the full length, send half
     "corrupt",  # download: send bytes that are not an image
     "fail",  # task: end FAILED with `message` and `code`
-    "stuck",  # task: stay PROCESSING forever
+    "stuck",  # task: stay PROCESSING forever (or for `seconds`), holding its token's slot
     "odd_status",  # poll: 200 with `message` as an undocumented task_status
 ]
 

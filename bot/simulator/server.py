@@ -43,8 +43,10 @@ class SimTask:
 
     def status(self, now: float) -> str:
         age = now - self.created
-        if self.fault is not None and self.fault.kind == "stuck":
+        if self._stuck(now):
             return "PROCESSING"
+        if self.fault is not None and self.fault.kind == "stuck":
+            return "SUCCEED"  # stuck for `seconds`, then done
         if age < self.queue_seconds:
             return "PENDING"
         if age < self.queue_seconds + 0.9 * self.run_seconds:
@@ -59,8 +61,13 @@ class SimTask:
 
     def active(self, now: float) -> bool:
         """Still holding one of its token's concurrency slots."""
-        stuck = self.fault is not None and self.fault.kind == "stuck"
-        return stuck or self.ends_at > now
+        return self._stuck(now) or self.ends_at > now
+
+    def _stuck(self, now: float) -> bool:
+        # `stuck` holds the task PROCESSING forever, or for `seconds` when they are set.
+        if self.fault is None or self.fault.kind != "stuck":
+            return False
+        return not self.fault.seconds or now < self.created + self.fault.seconds
 
 
 @dataclass

@@ -15,10 +15,14 @@ from core.clock import Clock
 from core.images.download import ImageFetcher
 from core.images.processing import ImageInfo, save_original
 from core.modelscope.client import ModelScopeClient, SubmittedTask
-from core.modelscope.polling import PollPolicy
+from core.modelscope.polling import FixedInterval, PollPolicy
 from core.modelscope.runtimes import RunTimes, workload_of
 from core.modelscope.tasks import TaskSnapshot
 from core.requests.params import GenerationParams
+
+# A task given up on is still polled, this slowly, until ModelScope ends it (or this passes).
+OUTLAST_EVERY = 30.0
+OUTLAST_SECONDS = 6 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -82,8 +86,10 @@ class ImageEngine:
             await on_progress(Progress(task.task_id, "SUBMITTED", 0.0))
         return await self.finish(task.task_id, params, on_progress)
 
-    async def submit(self, params: GenerationParams) -> SubmittedTask:
-        return await self.client.submit(params)
+    async def submit(
+        self, params: GenerationParams, *, wait_out_rate_limits: bool = True
+    ) -> SubmittedTask:
+        return await self.client.submit(params, wait_out_rate_limits=wait_out_rate_limits)
 
     async def finish(
         self,
@@ -118,6 +124,16 @@ class ImageEngine:
             max_seconds=self._max_seconds,
             on_poll=report,
             since_submit=since_submit,
+        )
+
+    async def outlast(self, task_id: str, params: GenerationParams) -> None:
+        """Poll every OUTLAST_EVERY seconds until the task ends (at most OUTLAST_SECONDS)."""
+        await self.client.wait_for_task(
+            task_id,
+            workload=workload_of(params.model, params.size),
+            policy=FixedInterval(OUTLAST_EVERY),
+            run_times=self._run_times,
+            max_seconds=OUTLAST_SECONDS,
         )
 
     async def keep(

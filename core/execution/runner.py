@@ -19,6 +19,9 @@ from core.delivery.progress import ProgressThrottle
 from core.errors import (
     ContentRefused,
     ImagineError,
+    QuotaExhausted,
+    RateLimited,
+    TaskTimedOut,
     TransportError,
     Unauthorized,
 )
@@ -36,11 +39,13 @@ log = logging.getLogger("imagine.worker")
 
 FINAL_STATUSES = ("SUCCEED", "FAILED")
 MAX_SUBMITS = 2  # the first POST, and one more if its answer was lost (DESIGN.md)
+EXHAUSTED_COOL_SECONDS = 1800.0  # a token whose balance ran out is tried again after this
 
 
 class Outcome(Enum):
     FINISHED = "finished"  # done, failed or cancelled: the row says which
-    REQUEUED = "requeued"  # its token was refused before the task existed: run it again
+    REQUEUED = "requeued"  # refused before a task existed (401, 429): the job, back in line
+    GAVE_UP = "gave_up"  # failed past our deadline, but ModelScope still holds its task
 
 
 @dataclass
@@ -78,17 +83,19 @@ class JobRunner:
         self.cancel_requested: set[str] = set()
 
     async def run(self, job: Job, account: TokenAccount) -> tuple[Outcome, Job]:
+        """Take the job as far as it goes. REQUEUED answers the job as it is to be written
+        back in line (by the scheduler, once it let go of its slot); GAVE_UP, the job ended
+        FAILED whose task ModelScope still runs."""
         run = _Run(job, account)
         try:
             await self._produce(run)
-        except Unauthorized as error:
-            self._pool.disable(account, error.message)
-            if run.job.task_id is None:
-                # A 401 is a definite "no": no task exists, so that POST is not an attempt.
-                attempts = max(0, run.job.submit_attempts - 1)
-                await self._move(run, JobState.QUEUED, token=None, submit_attempts=attempts)
-                return Outcome.REQUEUED, run.job
+        except (Unauthorized, RateLimited) as error:
+            if run.job.task_id is None and self._refused_token(account, error):
+                return Outcome.REQUEUED, self._back_in_line(run.job)
             run.job = await self.fail(run.job, error)
+        except TaskTimedOut as error:
+            run.job = await self.fail(run.job, error)
+            return Outcome.GAVE_UP, run.job
         except ImagineError as error:
             run.job = await self.fail(run.job, error)
         except asyncio.CancelledError:
@@ -97,6 +104,32 @@ class JobRunner:
             await self.end_cancelled(run.job)
             return Outcome.FINISHED, await self._latest(run.job)
         return Outcome.FINISHED, run.job
+
+    def _refused_token(self, account: TokenAccount, error: Unauthorized | RateLimited) -> bool:
+        """The token said no before a task existed: take it out (401) or let it cool off
+        (429). True if the job may go back in line: never the user's failure, unless no
+        token is left for an exhausted balance (then it ends, in words, refunded)."""
+        if isinstance(error, Unauthorized):
+            self._pool.disable(account, error.message)
+            return True
+        if isinstance(error, QuotaExhausted):
+            self._pool.cool(account, EXHAUSTED_COOL_SECONDS)
+            return bool(self._pool.working())
+        self._pool.cool(account, error.retry_after)
+        return True
+
+    def _back_in_line(self, job: Job) -> Job:
+        # A definite "no" (401, 429): no task exists, so that POST is not an attempt.
+        attempts = max(0, job.submit_attempts - 1)
+        return job.moved(JobState.QUEUED, self._now(), token=None, submit_attempts=attempts)
+
+    async def outlast(self, job: Job, account: TokenAccount) -> None:
+        """Poll a task we gave up on, slowly, until ModelScope ends it: until then it
+        counts against its account, so the token's slot stays taken."""
+        try:
+            await account.engine.outlast(str(job.task_id), job.params)
+        except ImagineError as error:
+            log.info("task %s of job %s: %s", job.task_id, job.id, error)
 
     async def _produce(self, run: _Run) -> None:
         if run.job.task_id is None and not await self._submit(run):
@@ -139,7 +172,8 @@ class JobRunner:
             token=run.account.label,
         ):
             return False
-        task = await run.account.engine.submit(run.job.params)
+        task = await run.account.engine.submit(run.job.params, wait_out_rate_limits=False)
+        self._pool.submitted(run.account)
         await self._move(run, JobState.SUBMITTED, task_id=task.task_id)
         await self._notifiers.send_quietly(JobEvent(EventKind.STARTED, run.job))
         return True

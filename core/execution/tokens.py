@@ -2,18 +2,25 @@
 
 How many of a token's slots are taken and what it spent today is the queue's to count
 (`core.scheduling`), since on Redis every process shares those counts; this pool knows what
-each token may take and which tokens still work.
+each token may take and which tokens work now: one that answered 401 is out of the pool,
+and one that answered 429 to a submit (ModelScope still counts a task against it, or its
+rate limit is reached) cools off, longer each time in a row, while the others are used.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.clock import Clock, SystemClock
 from core.execution.engine import ImageEngine
 
 log = logging.getLogger("imagine.tokens")
+
+COOL_FIRST_SECONDS = 5.0  # the first 429 in a row; each next one doubles it
+COOL_MAX_SECONDS = 300.0
 
 
 @dataclass
@@ -25,6 +32,8 @@ class TokenAccount:
     concurrency: int = 1
     daily_budget: float | None = None
     disabled_reason: str = ""
+    cool_until: float = 0.0  # on the clock's monotonic time
+    strikes: int = 0  # 429s to a submit in a row
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -32,12 +41,13 @@ class TokenAccount:
 
 
 class TokenPool:
-    """The configured tokens; a token that answered 401 is taken out (until restart)."""
+    """The configured tokens, those out of the pool and those cooling off."""
 
-    def __init__(self, accounts: Sequence[TokenAccount]) -> None:
+    def __init__(self, accounts: Sequence[TokenAccount], clock: Clock | None = None) -> None:
         if not accounts:
             raise ValueError("at least one ModelScope token is needed")
         self.accounts = list(accounts)
+        self._clock = clock or SystemClock()
 
     def disable(self, account: TokenAccount, reason: str) -> None:
         account.disabled_reason = reason
@@ -48,17 +58,39 @@ class TokenPool:
             extra={"token": account.label},
         )
 
+    def cool(self, account: TokenAccount, retry_after: float | None = None) -> float:
+        """A submit was answered 429: leave the token alone for a while (its Retry-After,
+        else a backoff with jitter that doubles with each 429 in a row). Answers seconds."""
+        account.strikes += 1
+        backoff = min(COOL_MAX_SECONDS, COOL_FIRST_SECONDS * 2 ** (account.strikes - 1))
+        seconds = retry_after if retry_after is not None else backoff * random.uniform(0.8, 1.2)
+        account.cool_until = self._clock.monotonic() + seconds
+        log.warning(
+            "ModelScope %s answered 429 (%d in a row); its jobs go to other tokens for %.0f s",
+            account.label,
+            account.strikes,
+            seconds,
+            extra={"token": account.label},
+        )
+        return seconds
+
+    def submitted(self, account: TokenAccount) -> None:
+        """A submit went through: the token is warm again."""
+        account.strikes = 0
+
     def by_label(self, label: str | None) -> TokenAccount | None:
         return next((account for account in self.accounts if account.label == label), None)
 
     def working(self) -> list[TokenAccount]:
-        """The tokens not taken out of the pool."""
-        return [account for account in self.accounts if not account.disabled_reason]
+        """The tokens a job may start on now: in the pool and not cooling off."""
+        now = self._clock.monotonic()
+        return [a for a in self.accounts if not a.disabled_reason and a.cool_until <= now]
 
     @property
     def usable(self) -> bool:
-        return bool(self.working())
+        """Some token is in the pool (one cooling off comes back by itself)."""
+        return any(not account.disabled_reason for account in self.accounts)
 
     @property
     def capacity(self) -> int:
-        return sum(account.concurrency for account in self.working())
+        return sum(a.concurrency for a in self.accounts if not a.disabled_reason)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.clock import Clock
-from core.errors import TaskTimedOut, TransportError, UpstreamError
+from core.errors import RateLimited, TaskTimedOut, TransportError, UpstreamError
 from core.modelscope.failures import task_failure
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import PollPolicy
@@ -54,9 +54,12 @@ class ModelScopeClient:
     def token_label(self) -> str:
         return self._http.token_label
 
-    async def submit(self, params: GenerationParams) -> SubmittedTask:
+    async def submit(
+        self, params: GenerationParams, *, wait_out_rate_limits: bool = True
+    ) -> SubmittedTask:
         """Create the task, retrying only failures after which it cannot have been created
-        (plus one retry of an ambiguous one)."""
+        (plus one retry of an ambiguous one). A 429 is waited out here unless the caller
+        has better to do (the bot's scheduler: another token, or the job back in line)."""
         failures = ambiguous = 0
         while True:
             try:
@@ -66,6 +69,8 @@ class ModelScopeClient:
             except UpstreamError as error:
                 failures += 1
                 ambiguous += isinstance(error, TransportError) and error.maybe_delivered
+                if isinstance(error, RateLimited) and not wait_out_rate_limits:
+                    raise
                 if not _may_retry(error, failures, self._backoff.attempts, ambiguous):
                     raise
                 await self._clock.sleep(self._backoff.delay(failures, error))

@@ -21,6 +21,15 @@ from core.jobs.job import Job
 TIER_HEAD_START = 1_000_000
 
 
+@dataclass(frozen=True)
+class Place:
+    """Where an admitted job stood: its arrival, and its user's turn before and at it."""
+
+    arrival: int
+    turn_before: int
+    turn: int
+
+
 @dataclass
 class _UserLine:
     jobs: deque[Job] = field(default_factory=deque)
@@ -48,9 +57,18 @@ class FairQueue:
         """The ids of every waiting job."""
         return set(self._arrival_of)
 
-    def push(self, job: Job) -> None:
-        self._lines.setdefault(job.user, _UserLine()).jobs.append(job)
-        self._arrival_of[job.id] = next(self._arrivals)
+    def push(self, job: Job, place: Place | None = None) -> None:
+        """Line `job` up at the end; or, with the `place` it had when it was admitted (it
+        could not start after all), where it was, its user's turn given back."""
+        line = self._lines.setdefault(job.user, _UserLine())
+        arrival = next(self._arrivals) if place is None else place.arrival
+        index = len(line.jobs)
+        while index and self._arrival_of[line.jobs[index - 1].id] > arrival:
+            index -= 1
+        line.jobs.insert(index, job)
+        self._arrival_of[job.id] = arrival
+        if place is not None and line.last_served == place.turn:
+            line.last_served = place.turn_before
         self._order = None
 
     def remove(self, job_id: str) -> Job | None:
@@ -67,14 +85,20 @@ class FairQueue:
 
     def next_job(self, can_run: Callable[[Job], bool]) -> Job | None:
         """Admit the head job of the least recently served user that may run now."""
+        admitted = self.admit(can_run)
+        return admitted[0] if admitted else None
+
+    def admit(self, can_run: Callable[[Job], bool]) -> tuple[Job, Place] | None:
+        """`next_job`, and the place it had (to give it back if it cannot start)."""
         ready = [line for line in self._lines.values() if line.jobs and can_run(line.jobs[0])]
         if not ready:
             return None
         line = min(ready, key=self._rank)
         job = line.jobs.popleft()
-        line.last_served = next(self._turns)
+        place = Place(self._arrival_of[job.id], line.last_served, next(self._turns))
+        line.last_served = place.turn
         self._forget(job.user, job)
-        return job
+        return job, place
 
     def _rank(self, line: _UserLine) -> tuple[int, int]:
         head = line.jobs[0]

@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from core.clock import Clock, SystemClock
 from core.jobs.job import Job, JobState
-from core.scheduling.fairqueue import FairQueue
+from core.scheduling.fairqueue import FairQueue, Place
 from core.scheduling.queue import NEEDS_SLOT, Caps, Lease, Renewal, TokenRoom
 
 DEFAULT_LEASE_SECONDS = 30.0
 DEFAULT_SYNC_SECONDS = 1.0
+REMEMBER_PLACES = 10_000  # admitted jobs whose place in line is kept, should they come back
 
 
 class QueuedRows(Protocol):
@@ -79,6 +80,7 @@ class LocalQueue:
         self._cancel: set[str] = set()
         self._spent: dict[str, float] = {}
         self._spent_day = ""
+        self._places: OrderedDict[str, Place] = OrderedDict()  # of admitted jobs
         self._work = asyncio.Event()
         self._next_sync = 0.0
         rows.watch(self._row_written)
@@ -86,10 +88,13 @@ class LocalQueue:
     # --- the rows are the line --------------------------------------------------------
 
     def _row_written(self, job: Job) -> None:
-        self._line.remove(job.id)  # a re-queued job takes a new place, as on Redis
+        self._line.remove(job.id)
         if job.state is JobState.QUEUED:
-            self._line.push(job)
+            # Sent back before it could start: it takes its place again, as on Redis.
+            self._line.push(job, self._places.pop(job.id, None))
             self._work.set()
+        elif job.state.terminal:
+            self._places.pop(job.id, None)
 
     async def _sync(self) -> None:
         """Take in the queued rows another process wrote, and drop the jobs it ended."""
@@ -127,9 +132,13 @@ class LocalQueue:
                 return False
             return self._room_for(rooms, job.cost) is not None
 
-        job = self._line.next_job(may_start)
-        if job is None:
+        admitted = self._line.admit(may_start)
+        if admitted is None:
             return None
+        job, place = admitted
+        self._places[job.id] = place
+        if len(self._places) > REMEMBER_PLACES:
+            self._places.popitem(last=False)
         room = self._room_for(rooms, job.cost)
         token = room.label if room else ""
         self._hold(job, worker, token, job.cost)

@@ -12,11 +12,12 @@ import asyncio
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 from core.clock import Clock
 from core.errors import Crashed, TaskNotFound
 from core.execution.runner import JobRunner, Outcome, final_event
-from core.execution.tokens import TokenPool
+from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.job import Job, JobState, QuotaState
 from core.jobs.policy import Policy
 from core.jobs.rows import JobRows
@@ -28,6 +29,16 @@ IDLE_WAIT_SECONDS = 0.5  # an idle worker looks again at least this often
 MAX_BEAT_SECONDS = 2.0  # a cancel from another process is seen within this
 RETRY_SECONDS = 1.0  # after a failed round of claims, renewals or take-overs
 MAX_CRASHES = 3  # a job whose runner crashes this often in one process is ended
+
+
+@dataclass(frozen=True)
+class _Ending:
+    """How a job's run ended for the queue: cost units its token gets back, and the row to
+    write back in line once its hold is released (it could not start)."""
+
+    refund: float = 0.0
+    back_in_line: Job | None = None
+    outlast: TokenAccount | None = None  # ModelScope still runs its task, on this account
 
 
 class Scheduler:
@@ -63,6 +74,8 @@ class Scheduler:
         self._max_jobs = max_jobs
         self._beat = min(MAX_BEAT_SECONDS, queue.lease_seconds / 3)
         self._running: dict[str, asyncio.Task[None]] = {}
+        # Tasks given up on that ModelScope still runs: their slots stay held, not "running".
+        self._outlasting: dict[str, asyncio.Task[None]] = {}
         self._running_jobs: dict[str, Job] = {}
         self._idle = asyncio.Event()
         self._idle.set()
@@ -151,7 +164,7 @@ class Scheduler:
     async def _stop_all(self) -> None:
         """Stop the running jobs without changing their rows: the next start (or another
         worker) resumes them."""
-        tasks = list(self._running.values())
+        tasks = [*self._running.values(), *self._outlasting.values()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -173,9 +186,10 @@ class Scheduler:
 
     async def _heartbeat(self) -> None:
         await self._clock.sleep(self._beat)
-        if not self._running:
+        held = [*self._running, *self._outlasting]
+        if not held:
             return
-        renewal = await self._queue.renew(self.worker, list(self._running))
+        renewal = await self._queue.renew(self.worker, held)
         for job_id in renewal.lost:
             log.error("job %s was taken over by another worker; stopping here", job_id)
             self._stop(job_id, cancelled=False)
@@ -210,7 +224,7 @@ class Scheduler:
 
     async def _execute(self, job: Job, lease: Lease) -> None:
         try:
-            refund = await self._carry(job, lease.token or job.token or "")
+            ending = await self._carry(job, lease.token or job.token or "")
         except asyncio.CancelledError:
             # Shutting down, or the lease was lost: the row stays as it is; another worker
             # (or the next start) takes the job over (at once: abandon ends our lease now).
@@ -219,7 +233,12 @@ class Scheduler:
         except Exception:
             await self._crashed(job)
         else:
-            await self._queue.finish(self.worker, job.id, refund)
+            if ending.outlast is not None:
+                self._outlast(job, ending.outlast)
+                return
+            await self._queue.finish(self.worker, job.id, ending.refund)
+            if ending.back_in_line is not None:  # after letting go: nobody claims it early
+                await self._store.save(ending.back_in_line, [JobState.SUBMITTING, JobState.QUEUED])
         finally:
             self._running.pop(job.id, None)
             self._running_jobs.pop(job.id, None)
@@ -242,29 +261,44 @@ class Scheduler:
         except Exception:
             log.exception("job %s: its lease runs out instead", job.id)
 
-    async def _carry(self, job: Job, token: str) -> float:
-        """Take the job on from wherever its row says it is; answers the cost units its
-        token gets back (the job did not spend them)."""
+    async def _carry(self, job: Job, token: str) -> _Ending:
+        """Take the job on from wherever its row says it is."""
         if job.state.terminal or job.state is JobState.DELIVERING:
             if job.delivered_at is None:
                 await self._runner.deliver(job, final_event(job.state))
-            return 0.0
+            return _Ending()
         account = self._tokens.by_label(token)
         if account is None:
-            await self._orphaned(job)
-            return 0.0
+            return await self._orphaned(job)
         outcome, final = await self._runner.run(job, account)
-        given_back = outcome is Outcome.REQUEUED or final.quota_state is QuotaState.REFUNDED
-        return final.cost if given_back else 0.0
+        if outcome is Outcome.REQUEUED:
+            return _Ending(final.cost, back_in_line=final)
+        if outcome is Outcome.GAVE_UP:
+            return _Ending(outlast=account)
+        return _Ending(final.cost if final.quota_state is QuotaState.REFUNDED else 0.0)
 
-    async def _orphaned(self, job: Job) -> None:
+    def _outlast(self, job: Job, account: TokenAccount) -> None:
+        """Keep the job's slot until ModelScope ends the task we gave up on (it counts against
+        the account till then), polling slowly; then let go of it."""
+
+        async def outlast() -> None:
+            try:
+                failed = await self._store.get(job.id) or job
+                await self._runner.outlast(failed, account)
+                await self._queue.finish(self.worker, job.id)
+            finally:
+                self._outlasting.pop(job.id, None)
+
+        self._outlasting[job.id] = asyncio.create_task(outlast(), name=f"outlast-{job.id}")
+
+    async def _orphaned(self, job: Job) -> _Ending:
         # Its token is not configured here: a task that exists cannot be polled by another
         # account, but one that was never created goes back in line for any token.
         if job.task_id is None:
             now = self._clock.now().timestamp()
-            await self._store.save(job.moved(JobState.QUEUED, now, token=None), [job.state])
-        else:
-            await self._runner.fail(job, TaskNotFound("its token was removed"))
+            return _Ending(back_in_line=job.moved(JobState.QUEUED, now, token=None))
+        await self._runner.fail(job, TaskNotFound("its token was removed"))
+        return _Ending()
 
     def _caps(self) -> Caps:
         tiers = {0: self._policy.user_in_flight}

@@ -68,7 +68,8 @@ class Core:
         engines learn, for the wait estimates; `worker`, `claiming`
         and `max_jobs`: this process's part in the queue (see `Scheduler`)."""
         tokens = TokenPool(
-            [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines]
+            [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines],
+            clock,
         )
         store = backend.store
         routed = PlatformNotifiers(notifiers, store.batch)

@@ -112,7 +112,11 @@ if not best then return false end
 local waiting = P .. 'waiting:' .. best.user
 redis.call('ZREM', waiting, best.id)
 if redis.call('ZCARD', waiting) == 0 then redis.call('SREM', P .. 'waiters', best.user) end
-redis.call('HSET', P .. 'served', best.user, redis.call('INCR', P .. 'turn'))
+local before = redis.call('HGET', P .. 'served', best.user) or '-1'
+local turn = redis.call('INCR', P .. 'turn')
+redis.call('HSET', P .. 'served', best.user, turn)
+-- Should it come back before it starts, it gets its place and its user's turn back.
+redis.call('HSET', P .. 'job:' .. best.id, 'served_before', before, 'served_turn', turn)
 hold(best.id, worker, expiry(ARGV[3]), best.token, best.user, best.chat)
 return {best.id, best.token}
 """
@@ -163,7 +167,8 @@ local id, user = ARGV[4], ARGV[5]
 if redis.call('ZSCORE', P .. 'running', id) then return 0 end
 if redis.call('ZSCORE', P .. 'waiting:' .. user, id) then return 0 end
 if ARGV[8] == '1' then
-  redis.call('ZADD', P .. 'waiting:' .. user, redis.call('INCR', P .. 'seq'), id)
+  local seq = redis.call('HGET', P .. 'job:' .. id, 'seq') or redis.call('INCR', P .. 'seq')
+  redis.call('ZADD', P .. 'waiting:' .. user, seq, id)
   redis.call('SADD', P .. 'waiters', user)
   wake()
   return 0

@@ -77,6 +77,26 @@ local function unindex(job)
   redis.call('ZREM', P .. 'terminal', job.id)
 end
 
+local function line_up(job)
+  -- A job sent back before it could start keeps its place (its arrival number), and its
+  -- user gets back the turn its admission took, unless they were served since.
+  local key = P .. 'job:' .. job.id
+  local seq, before, turn = unpack(redis.call('HMGET', key, 'seq', 'served_before', 'served_turn'))
+  if not seq then
+    seq = redis.call('INCR', P .. 'seq')
+    redis.call('HSET', key, 'seq', seq)
+  end
+  if turn and redis.call('HGET', P .. 'served', job.user) == turn then
+    if before == '-1' then redis.call('HDEL', P .. 'served', job.user)
+    else redis.call('HSET', P .. 'served', job.user, before) end
+  end
+  if turn then redis.call('HDEL', key, 'served_before', 'served_turn') end
+  redis.call('ZADD', P .. 'waiting:' .. job.user, seq, job.id)
+  redis.call('SADD', P .. 'waiters', job.user)
+  redis.call('LPUSH', P .. 'wake', '1')  -- an idle worker looks at once
+  redis.call('LTRIM', P .. 'wake', 0, 15)
+end
+
 local function write(job)
   local args = {}
   for _, name in ipairs(FIELDS) do
@@ -86,12 +106,7 @@ local function write(job)
   redis.call('HSET', P .. 'job:' .. job.id, unpack(args))
   redis.call('ZADD', P .. 'user:' .. job.user, job.created, job.id)
   redis.call('ZADD', P .. 'batch:' .. job.batch, job.created, job.id)
-  if job.state == 'queued' then
-    redis.call('ZADD', P .. 'waiting:' .. job.user, redis.call('INCR', P .. 'seq'), job.id)
-    redis.call('SADD', P .. 'waiters', job.user)
-    redis.call('LPUSH', P .. 'wake', '1')  -- an idle worker looks at once
-    redis.call('LTRIM', P .. 'wake', 0, 15)
-  end
+  if job.state == 'queued' then line_up(job) end
   if job.terminal == '1' then redis.call('ZADD', P .. 'terminal', job.created, job.id) end
   if job.terminal ~= '1' or job.delivered == '' then
     redis.call('ZADD', P .. 'open', job.created, job.id)

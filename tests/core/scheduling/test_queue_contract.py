@@ -250,3 +250,17 @@ async def test_a_job_another_process_adds_is_claimed_within_seconds(backend: Bac
         assert lease.job_id == late.id
     finally:
         await other.close()
+
+
+async def test_a_job_that_could_not_start_gets_its_place_and_turn_back(
+    store: Store, queue: JobQueue
+) -> None:
+    first, second, other = job(user="tg:a"), job(user="tg:a"), job(user="tg:b")
+    await add(store, first, second, other)
+    lease = await queue.claim("w1", ONE_AT_A_TIME, PLENTY, DAY)
+    assert lease is not None and lease.job_id == first.id
+    # Its token said 429 before a task existed: the worker lets go, then writes it back.
+    await queue.finish("w1", first.id)
+    assert await store.save(first.moved(JobState.QUEUED, 3.0, token=None))
+    assert [one.id for one in await queue.waiting()] == [first.id, other.id, second.id]
+    assert await claim_all(queue) == [first.id, other.id, second.id]
