@@ -101,10 +101,10 @@ class RedisStore:
     @contextlib.asynccontextmanager
     async def exclusive(self, role: str, ttl: int = 30) -> AsyncIterator[None]:
         """Hold `role` alone among the processes on this Redis (a lease renewed every ttl/3
-        seconds, so a killed holder frees it within `ttl`); `RoleTaken` if another has it."""
+        seconds, so a killed holder frees it within `ttl`); `RoleTaken` if another has it.
+        A lease nobody renews (its holder was killed) is waited out, saying so."""
         key, owner = self.key("lease", role), uuid.uuid4().hex
-        if not await self._redis.set(key, owner, nx=True, ex=ttl):
-            raise RoleTaken(role)
+        await self._acquire(key, owner, ttl, role)
         renewal = asyncio.create_task(self._renew(key, owner, ttl))
         try:
             yield
@@ -112,6 +112,28 @@ class RedisStore:
             renewal.cancel()
             await asyncio.gather(renewal, return_exceptions=True)
             await self._release(keys=[key], args=[owner])
+
+    async def _acquire(self, key: str, owner: str, ttl: int, role: str) -> None:
+        if await self._redis.set(key, owner, nx=True, ex=ttl):
+            return
+        left = await answer(self._redis.pttl(key))
+        log.warning(
+            "another process held %r until %.0f s ago at most; waiting for its lease to run "
+            "out (a live holder renews it, and then this process stops)",
+            role,
+            max(0.0, ttl - left / 1000),
+        )
+        deadline = asyncio.get_running_loop().time() + ttl + 1
+        while asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(min(1.0, ttl / 6))
+            if await self._redis.set(key, owner, nx=True, ex=ttl):
+                log.info("the lease of %r ran out: this process holds it now", role)
+                return
+            now = await answer(self._redis.pttl(key))
+            if now > left + 200:  # renewed: its holder is alive
+                break
+            left = now
+        raise RoleTaken(role)
 
     async def _renew(self, key: str, owner: str, ttl: int) -> None:
         while True:

@@ -251,3 +251,12 @@ async def test_a_redis_role_is_held_by_one_process_at_a_time(
         pass
     await first.close()
     await second.close()
+
+
+async def test_a_lease_nobody_renews_is_waited_out(redis_url: str, redis_prefix: str) -> None:
+    """A receiver SIGKILLed a moment ago left its lease: a new one waits, it does not exit."""
+    store = await RedisStore.open(redis_url, redis_prefix)
+    await store.client.set(store.key("lease", "discord-gateway"), "killed", ex=2)
+    async with store.exclusive("discord-gateway", ttl=2):  # no RoleTaken: it waited
+        assert await store.client.get(store.key("lease", "discord-gateway")) != "killed"
+    await store.close()
