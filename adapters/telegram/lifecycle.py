@@ -9,11 +9,12 @@ from typing import Literal
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from adapters.telegram.admin import AdminCommands
 from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
+from adapters.telegram.ratelimit import PriorityRateLimiter
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
 from adapters.telegram.who import locale_of
@@ -38,6 +39,7 @@ class TelegramConfig:
     webhook_port: int = 8443
     webhook_path: str = "/telegram"
     messages_per_second: float = 30.0
+    chat_messages_per_second: float = 1.0
     group_messages_per_minute: float = 20.0
     max_retries: int = 5
 
@@ -64,9 +66,10 @@ class TelegramAdapter:
         self._translator = translator
         self._images = images
         self._first_sight = first_sight
-        limiter = AIORateLimiter(
-            overall_max_rate=config.messages_per_second,
-            group_max_rate=config.group_messages_per_minute,
+        limiter = PriorityRateLimiter(
+            overall_per_second=config.messages_per_second,
+            chat_per_second=config.chat_messages_per_second,
+            group_per_minute=config.group_messages_per_minute,
             max_retries=config.max_retries,
         )
         self.app = (

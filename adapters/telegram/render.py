@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from typing import Any
 
-from telegram import Bot, InputMediaPhoto, ReplyParameters
+from telegram import InputMediaPhoto, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ExtBot
 
 from adapters.telegram import PLATFORM, keyboards
+from adapters.telegram.ratelimit import Hint, Priority
 from adapters.telegram.target import ReplyTarget
 from core.delivery import Translator, caption, event_text
 from core.errors import DeliveryRefused
@@ -17,6 +20,14 @@ from core.images import FitRules, ImageWorkers
 from core.jobs import BatchState, Committed, EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.telegram")
+
+# How urgent each event's text is, against the chat's send budget.
+_PRIORITY = {
+    EventKind.QUEUED: Priority.STATUS,
+    EventKind.STARTED: Priority.STATUS,
+    EventKind.RESTARTING: Priority.STATUS,
+    EventKind.PROGRESS: Priority.PROGRESS,
+}
 
 # Telegram's photo rules: 10 MB, width + height at most 10000 (it recompresses anyway).
 PHOTO_RULES = FitRules(max_bytes=10 * 1024 * 1024, max_side=10_000, max_side_sum=10_000)
@@ -26,7 +37,7 @@ CAPTION_LIMIT = 1024
 class TelegramNotifier:
     """The core's notifier for jobs that came from Telegram."""
 
-    def __init__(self, bot: Bot, translator: Translator, images: ImageWorkers) -> None:
+    def __init__(self, bot: ExtBot[Any], translator: Translator, images: ImageWorkers) -> None:
         self._bot = bot
         self._translator = translator
         self._images = images
@@ -46,26 +57,38 @@ class TelegramNotifier:
             await self._send_single(event.job, target, done)
             return
         if event.kind is not EventKind.SUCCEEDED:
-            await self.show_status(target, event_text(self._translator, event))
+            priority = _PRIORITY.get(event.kind, Priority.RESULT)
+            await self.show_status(target, event_text(self._translator, event), priority)
         elif batch is not None and not batch.send:
             await self._show_partial(event.job, batch, target)
         if batch is not None and batch.send and batch.made:
             await self._send_batch(batch, target, done)
 
-    async def show_status(self, target: ReplyTarget, text: str) -> None:
-        """Edit the status message; if it is gone, say it in a new message."""
+    async def show_status(
+        self, target: ReplyTarget, text: str, priority: Priority = Priority.ANSWER
+    ) -> None:
+        """Edit the status message; if it is gone, say it in a new message. A progress text
+        waiting to be sent is replaced by a newer one (adapters/telegram/ratelimit.py)."""
+        message = (target.chat_id, target.status_message_id)
         try:
-            await self._bot.edit_message_text(text, target.chat_id, target.status_message_id)
+            await self._bot.edit_message_text(
+                text, *message, rate_limit_args=Hint(priority, message)
+            )
         except BadRequest as error:
             if "not modified" in str(error).lower():
                 return
-            await self._bot.send_message(target.chat_id, text, message_thread_id=target.thread_id)
+            await self._bot.send_message(
+                target.chat_id,
+                text,
+                message_thread_id=target.thread_id,
+                rate_limit_args=Hint(priority),
+            )
 
     async def _show_partial(self, job: Job, batch: BatchState, target: ReplyTarget) -> None:
         text = self._translator.text(
             job.locale, "batch.partial", done=len(batch.made), total=batch.total
         )
-        await self.show_status(target, text)
+        await self.show_status(target, text, Priority.STATUS)
 
     async def _send_batch(self, batch: BatchState, target: ReplyTarget, done: Committed) -> None:
         keep_status = len(batch.made) < batch.total  # it says why an image is missing

@@ -63,6 +63,7 @@ async def telegram_world(
         "poll_timeout": 1,
         "group_messages_per_minute": 10_000.0,
         "messages_per_second": 10_000.0,
+        "chat_messages_per_second": 10_000.0,
         **config,
     }
     adapter = TelegramAdapter(
