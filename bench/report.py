@@ -152,7 +152,45 @@ def scale_out_section(r: dict[str, Any]) -> list[str]:
     ]
 
 
-def render(run: dict[str, Any]) -> str:
+def chaos_section(run: dict[str, Any] | None) -> list[str]:
+    if run is None:
+        return []
+    r = run["results"]
+    config = r["config"]
+    lines = [
+        "## 8. Chaos: SIGKILLs over a stream of jobs",
+        "",
+        f"`{run['command']}` on {run['date']}: in each round {config['jobs']} jobs arrive "
+        f"over {config['feed_seconds']} s while {config['kills']} SIGKILLs hit at random "
+        "moments (on SQLite, `imagine-bot run`; on Redis, one of two `imagine-bot worker`s), "
+        "with upstream faults mixed in: poll 5xx, a submit whose answer is lost after the "
+        "task was made, cut-off downloads, a content refusal, a crashed inference worker, "
+        "a 429 at submit.",
+        "",
+        "| per 100 jobs | lost | double submits | double deliveries | wrongly charged "
+        "| restart to next delivery (median) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name in ("sqlite", "redis"):
+        row, per = r[name], r[name]["per_100_jobs"]
+        lines.append(
+            f"| {name} | {per['lost']} | {per['double_submits']} ({row['double_submits']} in "
+            f"all; outcomes unknown: {row['lost_answer_faults']} lost answers, "
+            f"{row['double_submits_after_kills']} kills mid-submit; "
+            f"{row['double_submits_unexplained']} unexplained) | {per['double_deliveries']} "
+            f"| {per['wrongly_charged']} | {row['restart_to_delivery_median_s']} s |"
+        )
+    met = all(
+        r[name]["lost"] == 0
+        and r[name]["wrongly_charged"] == 0
+        and r[name]["double_submits_unexplained"] == 0
+        for name in ("sqlite", "redis")
+    )
+    targets = "0 lost, 0 wrongly charged, double submits only after an unknown outcome"
+    return [*lines, "", f"Targets ({targets}): {verdict(met)}.", ""]
+
+
+def render(run: dict[str, Any], chaos: dict[str, Any] | None = None) -> str:
     machine, results = run["machine"], run["results"]
     lines = [
         "# Benchmarks",
@@ -173,5 +211,6 @@ def render(run: dict[str, Any]) -> str:
         *throughput_section(results["throughput"]),
         *fairness_section(results["fairness"]),
         *scale_out_section(results["scale_out"]),
+        *chaos_section(chaos),
     ]
     return "\n".join(lines)

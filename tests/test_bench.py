@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.report import render
+from bench.chaos import ChaosConfig, chaos
+from bench.report import chaos_section, render
 from bench.suite import MODES, run_all
 
 pytestmark = pytest.mark.timeout(180)
@@ -42,3 +43,15 @@ def _numbers(tree: object) -> list[object]:
     if isinstance(tree, dict):
         return [n for value in tree.values() for n in _numbers(value)]
     return [tree]
+
+
+async def test_the_chaos_benchmark_runs_and_reports(tmp_path: Path) -> None:
+    results = await chaos(ChaosConfig(jobs=10, kills=1, feed_seconds=3), tmp_path)
+    for name in ("sqlite", "redis"):
+        row = results[name]
+        assert row["jobs"] == 10 and row["kills"] == 1
+        # What the benchmark is for: nothing lost or wrongly charged, even in a toy run.
+        assert row["lost"] == 0 and row["wrongly_charged"] == 0
+        assert row["double_submits_unexplained"] == 0
+    run = {"command": "test", "date": "now", "results": results}
+    assert "## 8. Chaos" in chaos_section(run)[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Target = Literal["submit", "poll", "download", "task"]
+Target = Literal["submit", "poll", "download", "task", "submit_answer"]
 Kind = Literal[
     "status",  # answer `status` with `message` (and Retry-After when `retry_after` is set)
     "reset",  # drop the connection without an answer
@@ -16,6 +16,7 @@ Kind = Literal[
     "fail",  # task: end FAILED with `message` and `code`
     "stuck",  # task: stay PROCESSING forever (or for `seconds`), holding its token's slot
     "odd_status",  # poll: 200 with `message` as an undocumented task_status
+    "lost",  # submit: the task is made, then the connection drops before the answer
 ]
 
 

@@ -162,7 +162,12 @@ class Simulator:
             return self._reject(400, problem, "invalid")
         if self._busy(token):
             return self._reject(429, "Request limit exceeded.", "concurrency")
-        return web.json_response(self._accept(token, body))
+        answer = self._accept(token, body)
+        if self.faults.take("submit_answer") is not None and request.transport is not None:
+            self.stats.rejected["fault:lost"] += 1
+            request.transport.abort()  # made, but its answer never arrives
+            return web.Response(status=500)
+        return web.json_response(answer)
 
     def _accept(self, token: str, body: dict[str, Any]) -> dict[str, str]:
         task_id = str(next(self._ids))
@@ -277,6 +282,9 @@ class Simulator:
 
     async def _apply_fault(self, target: Target, request: web.Request) -> web.StreamResponse | None:
         fault = self.faults.take(target)
+        if fault is not None and fault.kind == "lost":  # applies after the task is made
+            self.faults.add(Fault("submit_answer", "lost"))
+            return None
         if fault is None:
             return None
         self.stats.rejected[f"fault:{fault.kind}"] += 1

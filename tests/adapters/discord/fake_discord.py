@@ -51,6 +51,7 @@ class Fault:
     status: int
     times: int = 1
     retry_after: float = 0.2
+    with_files: bool = False  # only calls that carry files (a result, not a status edit)
 
 
 class FakeDiscord:
@@ -154,8 +155,15 @@ class FakeDiscord:
         """Every call made with this interaction's token (callback, follow-ups, edits)."""
         return [c for c in self.calls if payload["token"] in c.path]
 
-    def fail(self, route: str, status: int = 429, times: int = 1, retry_after: float = 0.2) -> None:
-        self.faults.append(Fault(route, status, times, retry_after))
+    def fail(
+        self,
+        route: str,
+        status: int = 429,
+        times: int = 1,
+        retry_after: float = 0.2,
+        with_files: bool = False,
+    ) -> None:
+        self.faults.append(Fault(route, status, times, retry_after, with_files))
 
     def next_id(self) -> int:
         return next(self._ids)
@@ -211,8 +219,10 @@ class FakeDiscord:
         self, request: web.Request, route: str, args: list[str], files: dict[str, bytes]
     ) -> web.Response | None:
         for fault in self.faults:
-            if fault.route == route and fault.times > 0:
+            if fault.route == route and fault.times > 0 and (files or not fault.with_files):
                 fault.times -= 1
+                if fault.status != 429:
+                    return _error(fault.status, "Missing Permissions", 50013)
                 return _error(fault.status, "You are being rate limited.", 0, fault.retry_after)
         if route.startswith("webhook") or route == "callback":
             token = args[1]

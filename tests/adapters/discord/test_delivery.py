@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator, Timing
-from core.jobs.job import JobState
+from core.jobs.job import JobState, QuotaState
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import (
     BOT_TOKEN,
@@ -73,6 +73,27 @@ async def test_a_dm_when_the_bot_may_not_post_in_the_channel(
         (post,) = await _channel_posts(fake, 1)  # the channel refused with a 403 first
         assert post.path != f"/channels/{CHANNEL}/messages" and post.files
         assert post.body["content"] == f"<@{ALICE}>"
+
+
+async def test_a_result_refused_for_good_ends_the_job_in_words(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        fake.fail("webhook_edit", 403, times=5, with_files=True)
+        sent = await fake.command("imagine", options=options(prompt="a locked door"))
+        await fake.wait_until(
+            lambda: (
+                "Your image was made, but the chat refused it"
+                in str(fake.original(sent["token"]).get("content", ""))
+            )
+        )
+        await world.core.scheduler.wait_idle()
+        (job,) = await world.core.service.history(ALICE_KEY)
+        assert (job.state, job.error_key) == (JobState.FAILED, "error.delivery_refused")
+        assert job.quota_state is QuotaState.REFUNDED and job.delivered_at is not None
+        refused = [f for f in fake.faults if f.route == "webhook_edit"]
+        assert refused[0].times == 4  # refused once, never tried again
 
 
 async def test_a_restart_mid_job_delivers_once_and_buttons_still_work(

@@ -304,3 +304,13 @@ async def test_the_token_never_appears_in_logs(simulator, session, caplog) -> No
     assert "v1/images/generations" in caplog.text
     assert "request_id" in {key for r in caplog.records for key in vars(r)}
     assert TOKEN not in caplog.text
+
+
+async def test_a_lost_submit_answer_is_retried_once_and_costs_a_second_task(
+    simulator, session
+) -> None:
+    simulator.concurrency = 0  # the first task, made, would hold the token's one slot
+    simulator.faults.add(Fault("submit", "lost", times=2))
+    with pytest.raises(TransportError):
+        await make_client(simulator, session).submit(PARAMS)  # made twice, answered never
+    assert (simulator.stats.accepted, simulator.stats.rejected["fault:lost"]) == (2, 2)
