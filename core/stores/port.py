@@ -26,7 +26,8 @@ class Store(Protocol):
         ...
 
     async def batch(self, batch_id: str) -> list[Job]:
-        """The jobs of one request (`count` images), in order."""
+        """The jobs of one request (`count` images), in the request's order (batch_index,
+        which is also their seeds' order)."""
         ...
 
     async def unfinished(self) -> list[Job]:

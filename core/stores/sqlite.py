@@ -121,9 +121,8 @@ class SqliteStore:
         return written
 
     async def batch(self, batch_id: str) -> list[Job]:
-        return await self._jobs(
-            "SELECT data FROM jobs WHERE batch_id = ? ORDER BY created_at, id", (batch_id,)
-        )
+        jobs = await self._jobs("SELECT data FROM jobs WHERE batch_id = ?", (batch_id,))
+        return sorted(jobs, key=lambda job: job.batch_index)  # the request's (seeds') order
 
     async def unfinished(self) -> list[Job]:
         return await self._jobs(UNFINISHED_SQL, TERMINAL)

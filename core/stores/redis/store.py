@@ -156,7 +156,8 @@ class RedisStore:
         return bool(await self._save(args=args))
 
     async def batch(self, batch_id: str) -> list[Job]:
-        return await self.jobs(texts(await self._redis.zrange(self.key("batch", batch_id), 0, -1)))
+        jobs = await self.jobs(texts(await self._redis.zrange(self.key("batch", batch_id), 0, -1)))
+        return sorted(jobs, key=lambda job: job.batch_index)  # the request's (seeds') order
 
     async def unfinished(self) -> list[Job]:
         return await self.jobs(texts(await self._redis.zrange(self.key("open"), 0, -1)))

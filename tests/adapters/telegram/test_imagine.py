@@ -11,6 +11,7 @@ from PIL import Image
 
 from bot.simulator import Fault as SimFault
 from bot.simulator import Simulator
+from core.images.processing import read_png_text
 from tests.adapters.telegram.harness import ALICE, telegram_world
 
 pytestmark = pytest.mark.timeout(60)
@@ -61,11 +62,13 @@ async def test_every_flag_reaches_modelscope(simulator, session, tmp_path: Path)
 
 async def test_several_images_arrive_as_one_album(simulator, session, tmp_path: Path) -> None:
     async with telegram_world(simulator, session, tmp_path) as world:
-        world.imagine("/imagine a kite --ar 16:9 --n 3")
+        world.imagine("/imagine a kite --ar 16:9 --n 3 --seed 500")
         (album,) = await world.api.wait_for("sendMediaGroup")
         media = json.loads(album.params["media"])
         assert len(media) == 3 and len(album.files) == 3
-        assert media[0]["caption"].startswith("a kite")
+        assert media[0]["caption"].startswith("a kite") and "seed 500" in media[0]["caption"]
+        seeds = [read_png_text(photo)["seed"] for photo in album.files.values()]
+        assert seeds == ["500", "501", "502"]  # the request's order, whatever ended first
         assert world.api.named("sendPhoto") == []
         await world.api.wait_for("deleteMessage")  # the last step, after the buttons
         buttons = [c for c in world.api.named("sendMessage") if "reply_markup" in c.params]
