@@ -18,7 +18,7 @@ from bot.generate import Reporter, run_tasks, simulated
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.settings import Settings
 from bot.simulator import Simulator, Timing
-from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_or_explain
+from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
 from core.delivery import load_translator
 from core.errors import ConfigurationError, InvalidParameter
 from core.requests import GenerationParams, load_catalog
@@ -79,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _generate(args: argparse.Namespace) -> int:
     translator = load_translator()
+    try:
+        chosen_language(args.lang)
+    except InvalidParameter as error:
+        print(translator.error(None, error), file=sys.stderr)
+        return EXIT_USAGE
     settings = settings_or_explain(args.lang, log_level="WARNING")
     if settings is None:
         return EXIT_CONFIG

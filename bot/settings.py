@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.delivery import load_translator
 from core.errors import ConfigurationError
 from core.secret import Secret
 
@@ -158,6 +159,14 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError("expected an IANA time zone such as Asia/Shanghai or UTC") from None
+        return value
+
+    @field_validator("bot_default_locale", mode="after")
+    @classmethod
+    def _known_language(cls, value: str) -> str:
+        known = load_translator().locales
+        if value.replace("_", "-").split("-")[0].lower() not in known:
+            raise ValueError(f"expected one of the languages the bot speaks: {', '.join(known)}")
         return value
 
     @model_validator(mode="after")

@@ -7,9 +7,20 @@ import sys
 from bot.logs import setup_logging
 from bot.settings import Settings, load_settings
 from core.delivery import load_translator
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, InvalidParameter
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONFIG = 0, 1, 2, 3
+
+
+def chosen_language(lang: str | None) -> str | None:
+    """`--lang` as given if the bot speaks it (None: not given); an `InvalidParameter`
+    naming the languages it knows otherwise, rather than English without a word."""
+    if lang is None:
+        return None
+    known = load_translator().locales
+    if lang.replace("_", "-").split("-")[0].lower() not in known:
+        raise InvalidParameter("lang", lang, ", ".join(known))
+    return lang
 
 
 def settings_or_explain(locale: str | None, log_level: str | None = None) -> Settings | None:

@@ -195,6 +195,15 @@ async def test_messages_in_chinese(sim: Simulator, tmp_path: Path) -> None:
     assert run.code == 2 and "参数 steps 无效" in run.err
 
 
+@pytest.mark.parametrize("command", ["generate", "enqueue"])
+async def test_an_unknown_language_is_refused_with_the_known_ones(
+    sim: Simulator, tmp_path: Path, command: str
+) -> None:
+    run = await cli(command, "a cat", "--lang", "fr", cwd=tmp_path, env=sim_env(sim, tmp_path))
+    assert run.code == 2 and "Invalid lang: fr. Allowed: en, zh." in run.err, run.err
+    assert sim.stats.submits == 0
+
+
 async def test_a_missing_token_is_explained(tmp_path: Path) -> None:
     run = await cli("generate", "a cat", cwd=tmp_path)
     assert run.code == 3 and "MODELSCOPE_API_TOKEN is not set" in run.err

@@ -110,6 +110,16 @@ def test_none_lifts_a_limit_and_zones_are_checked(monkeypatch: pytest.MonkeyPatc
         load_settings()
 
 
+def test_the_default_language_must_be_one_the_bot_speaks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BOT_DEFAULT_LOCALE", "zh-CN")
+    assert load_settings().bot_default_locale == "zh-CN"
+    monkeypatch.setenv("BOT_DEFAULT_LOCALE", "fr")
+    with pytest.raises(ConfigurationError, match="BOT_DEFAULT_LOCALE: expected one of .* en, zh"):
+        load_settings()
+
+
 def test_tiers_from_json_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.config import policy_from
 
