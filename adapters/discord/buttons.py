@@ -67,6 +67,11 @@ class ButtonActions:
     async def reroll(
         self, interaction: discord.Interaction, job_id: str, prompt: str | None = None
     ) -> None:
+        try:
+            await self._service.rerollable(user_key(interaction), job_id)
+        except ImagineError as error:  # said to the presser alone, nothing in the channel
+            await replies.private(interaction, self._t.error(locale_of(interaction), error))
+            return
         target = await replies.begin_job(interaction, self._clock)
         try:
             await self._service.reroll(user_key(interaction), job_id, target.encode(), prompt)

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import actor, locale_of, user_key
-from core.delivery import PATTERN, Action, Translator, parse_button
+from core.delivery import Action, Translator, parse_button
 from core.errors import ImagineError
 from core.service import GenerationService
 
@@ -36,12 +36,16 @@ class Buttons:
         }
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
-        app.add_handler(CallbackQueryHandler(self.pressed, pattern=PATTERN))
+        app.add_handler(CallbackQueryHandler(self.pressed))  # every press gets an answer
 
     async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        press = parse_button(query.data or "") if query else None
-        if query is None or press is None or press.action not in self._actions:
+        if query is None:
+            return
+        press = parse_button(query.data or "")
+        if press is None or press.action not in self._actions:  # older, or not ours
+            text = self._t.text(locale_of(update), "button.expired")
+            await query.answer(text, show_alert=True)  # else the client spins forever
             return
         try:
             answer = await self._actions[press.action](update, query, press.argument)
@@ -55,6 +59,7 @@ class Buttons:
         if not isinstance(message, Message):
             return ""  # gone, or too old for the bot to see: nowhere to answer
         locale = locale_of(update)
+        await self._service.rerollable(user_key(update), job_id)  # else only the presser hears
         status = await query.get_bot().send_message(
             message.chat.id,
             self._t.text(locale, "status.accepted"),

@@ -118,6 +118,12 @@ class GenerationService:
         return await self._accept(request, params)
 
     @worded
+    async def rerollable(self, user: str, job_id: str) -> Job:
+        """The job `user` may draw again (their own; any, for a bot admin), else
+        `JobNotFound`: an adapter asks before it shows anything in the chat."""
+        return await self._own_job(user, job_id)
+
+    @worded
     async def cancel(self, user: str, job_id: str | None = None) -> Job | None:
         """Cancel a waiting or running job of the user's (or any job, for an admin); with
         no id, the user's newest unfinished one (None if there is none)."""

@@ -116,7 +116,7 @@ def test_the_default_language_must_be_one_the_bot_speaks(
     monkeypatch.setenv("BOT_DEFAULT_LOCALE", "zh-CN")
     assert load_settings().bot_default_locale == "zh-CN"
     monkeypatch.setenv("BOT_DEFAULT_LOCALE", "fr")
-    with pytest.raises(ConfigurationError, match="BOT_DEFAULT_LOCALE: expected one of .* en, zh"):
+    with pytest.raises(ConfigurationError, match=r"BOT_DEFAULT_LOCALE: expected one of .* en, zh"):
         load_settings()
 
 

@@ -112,3 +112,17 @@ def with_ids(message: dict[str, object], renamed: dict[str, str]) -> dict[str, o
         for item in row["components"]:
             item["custom_id"] = renamed.get(item["custom_id"], item["custom_id"])
     return copied
+
+
+async def test_someone_elses_reroll_is_answered_to_the_presser_alone(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        sent = await fake.command("imagine", options=options(prompt="a kite"))
+        message = await result_of(world, sent)
+        clicked = await fake.click(message, button(message, "🔁"), user_id=BOB)
+        assert (await private_reply(world, clicked)).startswith("No job")
+        callbacks = [c for c in fake.answers(clicked) if c.route == "callback"]
+        assert callbacks and all(c.body["data"]["flags"] == 64 for c in callbacks)  # private
+        assert simulator.stats.submits == 1

@@ -107,6 +107,29 @@ async def test_reroll_makes_a_new_image_with_a_new_seed(simulator, session, tmp_
         assert world.api.named("answerCallbackQuery")
 
 
+async def test_someone_elses_reroll_is_answered_to_the_presser_alone(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse", chat=GROUP, user=ALICE)
+        job_id, message_id = await first_result(world)
+        before = len(world.api.named("sendMessage"))
+        world.send(world.api.press(GROUP, BOB, wire("r", job_id), message_id))
+        (alert,) = await world.api.wait_for("answerCallbackQuery")
+        assert alert.params["text"].startswith(f"No job {job_id}")
+        assert alert.params["show_alert"] in (True, "true")
+        assert len(world.api.named("sendMessage")) == before  # nothing said in the group
+        assert simulator.stats.submits == 1
+
+
+async def test_a_button_of_unknown_or_stale_data_is_answered(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.send(world.api.press(ALICE, ALICE, "v0:legacy:123", 99))
+        world.send(world.api.press(ALICE, ALICE, wire("zz", "abc"), 99))
+        answers = await world.api.wait_for("answerCallbackQuery", 2)
+        assert {a.params["text"] for a in answers} == {"This button no longer works."}
+
+
 async def test_full_size_sends_the_original_as_a_document(simulator, session, tmp_path) -> None:
     async with telegram_world(simulator, session, tmp_path) as world:
         world.imagine("/imagine a lighthouse")
