@@ -3,35 +3,50 @@ delete is the core's rule; the adapter says who pressed and what Discord says of
 
 from __future__ import annotations
 
+from typing import Any
+
 import discord
 
 from adapters.discord import replies
 from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
-from core.delivery import Action, Press, Translator
+from core.delivery import Action, Press, Translator, button_id, parse_button
 from core.errors import ImagineError
 from core.jobs import Job
 from core.service import GenerationService
 
 PROMPT_INPUT_MAX = 1999
+PROMPT_FIELD = "prompt"
 
 
 class EditPrompt(discord.ui.Modal):
-    """The job's prompt, editable; a submit makes a new job with the new words."""
+    """The job's prompt, editable. Its id carries the job (`v1:e:<job>`, as a button's does),
+    and the bot answers every submitted form by that id (`ImagineBot.on_interaction`), so a
+    form opened before a restart still works after it."""
 
-    def __init__(self, actions: ButtonActions, job: Job, title: str, label: str) -> None:
-        super().__init__(title=title, timeout=15 * 60)
-        self._actions, self._job = actions, job
+    def __init__(self, job: Job, title: str, label: str) -> None:
+        super().__init__(title=title, timeout=None, custom_id=button_id(Action.EDIT, job.id))
         self.prompt: discord.ui.TextInput[EditPrompt] = discord.ui.TextInput(
             label=label,
             style=discord.TextStyle.paragraph,
             default=job.params.prompt[:PROMPT_INPUT_MAX],
             max_length=PROMPT_INPUT_MAX,
+            custom_id=PROMPT_FIELD,
         )
         self.add_item(self.prompt)
+        self.stop()  # nothing waits on this object: the submission is answered by its id
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self._actions.reroll(interaction, self._job.id, self.prompt.value)
+        """Answered by `ButtonActions.submitted`, whatever happened to this object."""
+
+
+def edited_prompt(data: dict[str, Any]) -> str | None:
+    """The prompt field's value in a submitted form's data."""
+    for row in data.get("components") or []:
+        for field in row.get("components") or []:
+            if field.get("custom_id") == PROMPT_FIELD:
+                return str(field.get("value", ""))
+    return None
 
 
 class ButtonActions:
@@ -55,7 +70,7 @@ class ButtonActions:
         elif press.action is Action.EDIT:
             title = self._t.text(locale, "discord.edit_title")
             label = self._t.text(locale, "discord.edit_label")
-            await interaction.response.send_modal(EditPrompt(self, job, title, label))
+            await interaction.response.send_modal(EditPrompt(job, title, label))
         elif press.action is Action.DETAILS:
             lines = [f"{name}: {value}" for name, value in job.params.describe().items()]
             await replies.private(interaction, "\n".join([f"`{job.id}`", *lines]))
@@ -63,6 +78,17 @@ class ButtonActions:
             await self._delete(interaction, job)
         else:  # an action Discord's results do not carry
             await replies.private(interaction, self._t.text(locale, "button.expired"))
+
+    async def submitted(self, interaction: discord.Interaction) -> None:
+        """A form was sent: an edited prompt (`v1:e:<job>`) draws the job again with it."""
+        data = dict(interaction.data or {})
+        press = parse_button(str(data.get("custom_id", "")))
+        prompt = edited_prompt(data)
+        if press is None or press.action is not Action.EDIT or prompt is None:
+            text = self._t.text(locale_of(interaction), "button.expired")
+            await replies.private(interaction, text)
+            return
+        await self.reroll(interaction, press.argument, prompt)
 
     async def reroll(
         self, interaction: discord.Interaction, job_id: str, prompt: str | None = None

@@ -132,6 +132,11 @@ class ImagineBot(commands.Bot):
             synced = await self.tree.sync(guild=guild)
         log.info("synced %d commands", len(synced))
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Forms (the Edit button's) are answered by their id, also after a restart."""
+        if interaction.type is discord.InteractionType.modal_submit and self.button_actions:
+            await self.button_actions.submitted(interaction)
+
     async def on_ready(self) -> None:
         log.info("connected to Discord as %s in %d servers", self.user, len(self.guilds))
         self.connected.set()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator
-from tests.adapters.discord.harness import discord_world, private_reply, result_of
+from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.adapters.discord.harness import BOT_TOKEN, discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import ADMIN, BOB, MANAGE_GUILD, options
 
 pytestmark = pytest.mark.timeout(60)
@@ -126,3 +127,29 @@ async def test_someone_elses_reroll_is_answered_to_the_presser_alone(
         callbacks = [c for c in fake.answers(clicked) if c.route == "callback"]
         assert callbacks and all(c.body["data"]["flags"] == 64 for c in callbacks)  # private
         assert simulator.stats.submits == 1
+
+
+async def test_an_edit_form_opened_before_a_restart_works_after_it(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    fake = FakeDiscord(BOT_TOKEN)
+    await fake.start()
+    db = tmp_path / "jobs.db"
+    try:
+        async with discord_world(simulator, session, tmp_path, db=db, fake=fake) as world:
+            sent = await fake.command("imagine", options=options(prompt="a red fox"))
+            message = await result_of(world, sent)
+            clicked = await fake.click(message, button(message, "✏️"))
+            await fake.wait_until(
+                lambda: any(c.body.get("type") == 9 for c in fake.answers(clicked))
+            )
+            modal = next(c.body["data"] for c in fake.answers(clicked) if c.body["type"] == 9)
+        async with discord_world(simulator, session, tmp_path, db=db, fake=fake) as world:
+            field = modal["components"][0]["components"][0]
+            submitted = await fake.submit_modal(
+                modal["custom_id"], {field["custom_id"]: "a blue fox"}
+            )
+            await result_of(world, submitted)
+        assert [t.body["prompt"] for t in simulator.tasks.values()] == ["a red fox", "a blue fox"]
+    finally:
+        await fake.stop()
