@@ -19,7 +19,15 @@ from adapters.discord.options import (
 )
 from adapters.discord.who import chat_id, chat_key, locale_of, user_key
 from core.clock import Clock
-from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
+from core.delivery import (
+    Translator,
+    cancel_text,
+    history_text,
+    models_text,
+    queue_text,
+    quota_text,
+    settings_saved_text,
+)
 from core.errors import BadInputImage, ImagineError
 from core.images import ImageWorkers
 from core.jobs import GenerationRequest
@@ -151,10 +159,14 @@ class UserCommands(commands.Cog):
         """Show the user's defaults; with options, save them first (checked by the core)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale, user = locale_of(interaction), user_key(interaction)
+        notes: list[str] = []
         try:
             changes = {k: v for k, v in (("model", model), ("size", size)) if v is not None}
             if changes:
-                saved = await self._service.set_defaults(user, **changes)
+                change = await self._service.set_defaults(user, **changes)
+                saved = change.saved
+                if model is not None and change.cleared:
+                    notes.append(settings_saved_text(self._t, locale, "model", model, change))
             else:
                 saved = await self._service.defaults(user)
         except ImagineError as error:
@@ -167,7 +179,7 @@ class UserCommands(commands.Cog):
             model=saved.get("model", unset),
             size=saved.get("size", unset),
         )
-        await replies.private(interaction, reply)
+        await replies.private(interaction, "\n".join([*notes, reply]))
 
     settings.autocomplete("model")(_models)
     settings.autocomplete("size")(_sizes)

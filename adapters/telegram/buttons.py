@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import actor, locale_of, user_key
-from core.delivery import Action, Translator, parse_button
+from core.delivery import Action, Translator, parse_button, settings_saved_text
 from core.errors import ImagineError
 from core.service import GenerationService
 
@@ -95,13 +95,9 @@ class Buttons:
         return ""
 
     async def _set_model(self, update: Update, query: CallbackQuery, alias: str) -> str:
-        user = user_key(update)
-        try:
-            await self._service.set_defaults(user, model=alias)
-        except ImagineError:  # the saved size does not fit the new model: drop the size
-            await self._service.set_defaults(user, model=alias, size=None)
-        return self._t.text(locale_of(update), "settings.saved", field="model", value=alias)
+        change = await self._service.set_defaults(user_key(update), model=alias)
+        return settings_saved_text(self._t, locale_of(update), "model", alias, change)
 
     async def _set_size(self, update: Update, query: CallbackQuery, size: str) -> str:
-        await self._service.set_defaults(user_key(update), size=size)
-        return self._t.text(locale_of(update), "settings.saved", field="size", value=size)
+        change = await self._service.set_defaults(user_key(update), size=size)
+        return settings_saved_text(self._t, locale_of(update), "size", size, change)

@@ -15,6 +15,7 @@ from core.delivery.render import (
     models_text,
     queue_text,
     quota_text,
+    settings_saved_text,
 )
 
 __all__ = [
@@ -38,4 +39,5 @@ __all__ = [
     "parse_button",
     "queue_text",
     "quota_text",
+    "settings_saved_text",
 ]

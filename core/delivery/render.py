@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.delivery.i18n import Translator
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
-from core.jobs.views import QueueState, QuotaView
+from core.jobs.views import DefaultsChange, QueueState, QuotaView
 from core.requests.catalog import Catalog
 
 
@@ -105,6 +105,17 @@ def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
         )
         for m in catalog.models
     )
+
+
+def settings_saved_text(
+    translator: Translator, locale: str, field: str, value: str, change: DefaultsChange
+) -> str:
+    """A saved default, and a saved size the new model does not fit (cleared)."""
+    lines = [translator.text(locale, "settings.saved", field=field, value=value)]
+    if "size" in change.cleared:
+        size = change.cleared["size"]
+        lines.append(translator.text(locale, "settings.size_cleared", size=size, model=value))
+    return "\n".join(lines)
 
 
 def cancel_text(translator: Translator, locale: str, cancelled: Job | None) -> str:

@@ -7,12 +7,13 @@ from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, actor_ke
 from core.jobs.policy import Policy, Tier
 from core.jobs.quotas import Admission, QuotaLimits, Usage
 from core.jobs.rows import JobRows
-from core.jobs.views import QueueState, QuotaView, Receipt
+from core.jobs.views import DefaultsChange, QueueState, QuotaView, Receipt
 
 __all__ = [
     "Admission",
     "BatchState",
     "Committed",
+    "DefaultsChange",
     "EventKind",
     "GenerationRequest",
     "Job",

@@ -25,6 +25,14 @@ class QueueState:
 
 
 @dataclass(frozen=True)
+class DefaultsChange:
+    """A user's defaults as saved, and those cleared because they no longer fit."""
+
+    saved: dict[str, str]
+    cleared: dict[str, str]
+
+
+@dataclass(frozen=True)
 class QuotaView:
     """Cost units used and left today per scope (left None: no limit); reset time."""
 

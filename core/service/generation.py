@@ -20,7 +20,7 @@ from core.execution.runner import JobRunner
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job
 from core.jobs.policy import Policy
-from core.jobs.views import QueueState, QuotaView, Receipt
+from core.jobs.views import DefaultsChange, QueueState, QuotaView, Receipt
 from core.metrics import REQUESTS_REFUSED, error_kind
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
@@ -189,8 +189,9 @@ class GenerationService:
         return await self._rules.defaults(user)
 
     @worded
-    async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
-        """Save defaults (None clears one), checked like a request; answers all of them."""
+    async def set_defaults(self, user: str, **values: str | None) -> DefaultsChange:
+        """Save defaults (None clears one), checked like a request; answers all of them, and
+        a saved size the new model does not fit, which is cleared."""
         return await self._rules.set_defaults(user, **values)
 
     async def drain(self) -> int:

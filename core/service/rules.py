@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from core.errors import Banned, InvalidParameter, PromptBlocked
 from core.jobs.job import GenerationRequest
 from core.jobs.policy import Policy
+from core.jobs.views import DefaultsChange
 from core.requests.catalog import Catalog
 from core.requests.validation import ParamsInput, validate
 from core.stores import Store
@@ -113,15 +114,31 @@ class CommunityRules:
         saved = await self._store.get_setting(USER_DEFAULTS, user) or {}
         return {key: str(value) for key, value in saved.items()}
 
-    async def set_defaults(self, user: str, **values: str | None) -> dict[str, str]:
-        """Save per-user defaults (model, size, negative_prompt), checked like a request."""
+    async def set_defaults(self, user: str, **values: str | None) -> DefaultsChange:
+        """Save per-user defaults (model, size, negative_prompt), checked like a request.
+        The one rule for a model whose sides the saved size does not fit (on every
+        platform): the model is saved and the size cleared, and the answer says so."""
         _only(values, DEFAULT_FIELDS)
         async with self._locks[f"{USER_DEFAULTS}:{user}"]:
             return await self._merge_defaults(user, values)
 
-    async def _merge_defaults(self, user: str, values: Mapping[str, str | None]) -> dict[str, str]:
+    async def _merge_defaults(self, user: str, values: Mapping[str, str | None]) -> DefaultsChange:
         merged = {**await self.defaults(user), **values}
         kept = {key: value for key, value in merged.items() if value}
+        cleared: dict[str, str] = {}
+        try:
+            self._check_defaults(kept)
+        except InvalidParameter as error:
+            old_size = kept.get("size")
+            if error.field != "size" or "size" in values or "model" not in values or not old_size:
+                raise
+            cleared["size"] = old_size  # a new model the saved size does not fit
+            del kept["size"]
+            self._check_defaults(kept)
+        await self._store.put_setting(USER_DEFAULTS, user, kept or None)
+        return DefaultsChange(kept, cleared)
+
+    def _check_defaults(self, kept: Mapping[str, str]) -> None:
         probe = ParamsInput(
             "check",
             model=kept.get("model"),
@@ -129,8 +146,6 @@ class CommunityRules:
             negative_prompt=kept.get("negative_prompt", ""),
         )
         validate(probe, self._catalog)
-        await self._store.put_setting(USER_DEFAULTS, user, kept or None)
-        return kept
 
     async def with_defaults(self, request: GenerationRequest) -> ParamsInput:
         """The request's parameters, with the user's saved defaults filling the gaps."""

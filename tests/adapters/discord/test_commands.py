@@ -33,6 +33,15 @@ async def test_quota_history_models_help_and_settings(
         assert list(simulator.tasks.values())[-1].body["size"] == "768x1024"
         bad = await fake.command("settings", options=options(size="9x9"))
         assert (await private_reply(world, bad)).startswith("Invalid size")
+        # The same rule as on Telegram: a model the saved size does not fit clears it, saying so.
+        await private_reply(world, await fake.command("settings", options=options(model="zit")))
+        big = await fake.command("settings", options=options(size="2048x2048"))
+        await private_reply(world, big)
+        flux = await private_reply(
+            world, await fake.command("settings", options=options(model="flux"))
+        )
+        assert "Your saved size 2048x2048 does not fit flux" in flux
+        assert "Your defaults — model: flux, size: not set." in flux
 
 
 async def test_queue_and_cancel(simulator: Simulator, session, tmp_path: Path) -> None:

@@ -167,6 +167,18 @@ async def test_buttons_still_work_after_a_restart(simulator, session, tmp_path) 
         await world.api.wait_for("sendDocument")
 
 
+async def test_a_model_the_saved_size_does_not_fit_says_the_size_was_cleared(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.send(world.api.press(ALICE, ALICE, wire("ss", "2048x2048"), 1))
+        await world.api.wait_for("answerCallbackQuery")
+        world.send(world.api.press(ALICE, ALICE, wire("sm", "flux"), 1))
+        answers = await world.api.wait_for("answerCallbackQuery", 2)
+        assert "Your saved size 2048x2048 does not fit flux" in answers[1].params["text"]
+        assert await world.core.rules.defaults(f"telegram:{ALICE}") == {"model": "flux"}
+
+
 async def test_settings_buttons_save_defaults(simulator, session, tmp_path: Path) -> None:
     async with telegram_world(simulator, session, tmp_path) as world:
         world.imagine("/settings")

@@ -254,14 +254,25 @@ async def test_invalid_input_stores_and_sends_nothing(simulator, session, tmp_pa
 
 async def test_per_user_defaults(simulator, session, tmp_path: Path) -> None:
     async with running_core(simulator, session, tmp_path) as h:
-        saved = await h.core.rules.set_defaults("tg:1", model="qwen", size="1024x768")
-        assert saved == {"model": "qwen", "size": "1024x768"}
+        change = await h.core.service.set_defaults("tg:1", model="qwen", size="1024x768")
+        assert change.saved == {"model": "qwen", "size": "1024x768"} and not change.cleared
         (job,) = (await h.core.service.submit(request())).jobs
         assert (job.params.model, str(job.params.size)) == ("Qwen/Qwen-Image", "1024x768")
         with pytest.raises(InvalidParameter, match="size"):
-            await h.core.rules.set_defaults("tg:1", size="9999x9999")
+            await h.core.service.set_defaults("tg:1", size="9999x9999")
         with pytest.raises(InvalidParameter, match="setting"):
-            await h.core.rules.set_defaults("tg:1", colour="red")
+            await h.core.service.set_defaults("tg:1", colour="red")
+
+
+async def test_a_model_the_saved_size_does_not_fit_clears_the_size_and_says_so(
+    simulator, session, tmp_path: Path
+) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        await h.core.service.set_defaults("tg:1", model="zit", size="2048x2048")
+        change = await h.core.service.set_defaults("tg:1", model="flux")  # 64..1024 a side
+        assert change.saved == {"model": "flux"} and change.cleared == {"size": "2048x2048"}
+        with pytest.raises(InvalidParameter, match="size"):  # a size given with it: refused
+            await h.core.service.set_defaults("tg:1", model="zit", size="4096x4096")
 
 
 async def test_admins_are_exempt_and_chats_have_their_own_budget(
