@@ -19,6 +19,7 @@ from core.requests import (
     parse_lora,
     validate,
 )
+from core.terms import Phrase
 
 MAX_INPUT_IMAGE_BYTES = 10 * 1024 * 1024
 
@@ -49,7 +50,8 @@ def _loras_from_json(path: Path) -> list[LoraChoice]:
     try:
         data = json.loads(_read_text(path, "loras-file"))
     except json.JSONDecodeError as exc:
-        raise InvalidParameter("loras-file", str(path), f"valid JSON ({exc.msg})") from None
+        allowed = Phrase("valid_json", detail=exc.msg)
+        raise InvalidParameter("loras-file", str(path), allowed) from None
     if isinstance(data, dict) and "loras" in data:
         data = data["loras"]
     if isinstance(data, str):
@@ -58,7 +60,7 @@ def _loras_from_json(path: Path) -> list[LoraChoice]:
         return [LoraChoice(str(k), _weight(v, path)) for k, v in data.items()]
     if isinstance(data, list):
         return [_lora_item(item, path) for item in data]
-    raise InvalidParameter("loras-file", str(path), 'a LoRA id, {"id": weight} or a list')
+    raise InvalidParameter("loras-file", str(path), Phrase("loras_file_shape"))
 
 
 def _lora_item(item: object, path: Path) -> LoraChoice:
@@ -67,13 +69,13 @@ def _lora_item(item: object, path: Path) -> LoraChoice:
     if isinstance(item, dict) and isinstance(item.get("id"), str):
         weight = item.get("weight")
         return LoraChoice(item["id"], None if weight is None else _weight(weight, path))
-    raise InvalidParameter("loras-file", str(path), 'entries like "id" or {"id": .., "weight": ..}')
+    raise InvalidParameter("loras-file", str(path), Phrase("loras_file_entries"))
 
 
 def _weight(value: object, path: Path) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    raise InvalidParameter("loras-file", f"{path}: {value!r}", "numeric weights")
+    raise InvalidParameter("loras-file", f"{path}: {value!r}", Phrase("numeric_weights"))
 
 
 def read_image(reference: str | None) -> str | None:
@@ -84,9 +86,10 @@ def read_image(reference: str | None) -> str | None:
         with Path(reference).open("rb") as file:  # never more than the cap: /dev/zero ends
             data = file.read(MAX_INPUT_IMAGE_BYTES + 1)
     except OSError as exc:
-        raise InvalidParameter("image", reference, f"a readable file ({exc.strerror})") from None
+        allowed = Phrase("readable_file", detail=exc.strerror)
+        raise InvalidParameter("image", reference, allowed) from None
     if len(data) > MAX_INPUT_IMAGE_BYTES:
-        raise InvalidParameter("image", "more than 10 MB", "a file of at most 10 MB")
+        raise InvalidParameter("image", reference, Phrase("image_size"))
     try:
         return to_data_uri(data)
     except DownloadError as error:
@@ -97,7 +100,8 @@ def _read_text(path: Path, field: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidParameter(field, str(path), f"a readable file ({exc.strerror})") from None
+        allowed = Phrase("readable_file", detail=exc.strerror)
+        raise InvalidParameter(field, str(path), allowed) from None
 
 
 def build_requests(

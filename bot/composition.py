@@ -37,12 +37,12 @@ from bot.config import (
 from bot.roles import RUN, Role, process_name
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
-from core.delivery import load_translator
+from core.delivery import Translator, load_translator
 from core.errors import ConfigurationError
 from core.images import ImageWorkers
 from core.jobs import Notifier
 from core.modelscope import RunTimes
-from core.requests import load_catalog
+from core.requests import Catalog, load_catalog
 from core.service import Core
 from core.stores import Backend, open_backend
 
@@ -88,6 +88,7 @@ async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
         raise ConfigurationError("MODELSCOPE_API_TOKEN: at least one token is needed")
     await asyncio.to_thread(check_writable, settings.output_dir)
     clock, images = SystemClock(), ImageWorkers(settings.image_workers)
+    catalog = load_catalog(settings.model_catalog_file)
     backend = await open_store_backend(settings)
     try:
         if role.needs_shared_store and not backend.shared:
@@ -96,8 +97,9 @@ async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
                 "Redis: set STORE_URL=redis://HOST:PORT/DB"
             )
         async with aiohttp.ClientSession() as session:
-            adapters = _adapters(settings, role, backend, clock, images)
-            core = _core(settings, role, backend, session, clock, images, adapters)
+            translator = load_translator(catalog)
+            adapters = _adapters(settings, role, backend, (clock, images, translator))
+            core = _core(settings, role, backend, session, (clock, images, catalog), adapters)
             for _, adapter in adapters:
                 adapter.handle(core.service, core.admin)
             yield Bot(core, adapters)
@@ -111,10 +113,10 @@ def _core(
     role: Role,
     backend: Backend,
     session: aiohttp.ClientSession,
-    clock: Clock,
-    images: ImageWorkers,
+    parts: tuple[Clock, ImageWorkers, Catalog],
     adapters: list[tuple[str, Adapter]],
 ) -> Core:
+    clock, images, catalog = parts
     run_times = RunTimes()
     engines = build_engines(
         EngineConfig.from_settings(settings),
@@ -130,7 +132,7 @@ def _core(
         engines=[(engine.client.token_label, engine) for engine in engines],
         run_times=run_times,
         notifiers=notifiers,
-        catalog=load_catalog(settings.model_catalog_file),
+        catalog=catalog,
         policy=policy_from(settings),
         clock=clock,
         worker=process_name(role),
@@ -143,14 +145,17 @@ def _core(
 
 
 def _adapters(
-    settings: Settings, role: Role, backend: Backend, clock: Clock, images: ImageWorkers
+    settings: Settings,
+    role: Role,
+    backend: Backend,
+    parts: tuple[Clock, ImageWorkers, Translator],
 ) -> list[tuple[str, Adapter]]:
     """Whoever runs jobs delivers to every configured platform; a gateway has its one
     platform; `enqueue` has none."""
+    clock, images, translator = parts
     tokens = {TELEGRAM: settings.telegram_bot_token, DISCORD: settings.discord_bot_token}
     configured = frozenset(name for name, token in tokens.items() if token is not None)
     platforms = configured if role.claiming or role.receives is None else role.receives
-    translator = load_translator()
     adapters: list[tuple[str, Adapter]] = []
     if TELEGRAM in platforms:
         config = telegram_config(settings)

@@ -2,6 +2,8 @@
 
     ImagineError                      root of everything the core raises on purpose
     ├── InvalidParameter              a request field is wrong (field, value, allowed)
+    │   ├── ImageRequired             an edit model without a picture
+    │   ├── ImageNotEditable          a picture with a model that does not edit
     │   └── BadInputImage             the picture to edit cannot be used (reason)
     ├── ConfigurationError            the operator must fix a setting or a file
     ├── DownloadError                 an output image could not be fetched or trusted
@@ -11,7 +13,7 @@
     │   ├── QuotaExceeded             a daily budget is spent (scope, used, limit, resets_at)
     │   ├── QueueFull                 too many of the user's jobs are waiting
     │   ├── CooldownActive            the user must wait `seconds_left`
-    │   ├── Banned                    the user or the chat is banned
+    │   ├── Banned                    the user (everywhere or here) or the chat is banned
     │   ├── PromptBlocked             the prompt filter matched `rule`
     │   ├── StoreUnavailable          the store did not answer: nothing taken, nothing charged
     │   ├── JobNotFound               no such job (or not the user's)
@@ -38,7 +40,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.terms import Term
+from core.terms import Phrase, Term
 
 
 class ImagineError(Exception):
@@ -56,7 +58,7 @@ class InvalidParameter(ImagineError):
 
     key = "error.invalid_parameter"
 
-    def __init__(self, field: str, value: object, allowed: str) -> None:
+    def __init__(self, field: str, value: object, allowed: str | Phrase) -> None:
         self.field = field
         self.value = value
         self.allowed = allowed
@@ -66,13 +68,40 @@ class InvalidParameter(ImagineError):
         return {"field": self.field, "value": _shorten(self.value), "allowed": self.allowed}
 
 
+class ImageRequired(InvalidParameter):
+    """An edit model was chosen without a picture to edit."""
+
+    key = "error.image_required"
+
+    def __init__(self, model: str) -> None:
+        super().__init__("image", Term("none_given"), Phrase("image_for", model=model))
+        self.model = model
+
+    def params(self) -> dict[str, object]:
+        return {"model": self.model}
+
+
+class ImageNotEditable(InvalidParameter):
+    """A picture came with a model that does not edit pictures."""
+
+    key = "error.image_not_editable"
+
+    def __init__(self, model: str, editors: str) -> None:
+        super().__init__("image", Term("a_picture"), Phrase("edit_models", models=editors))
+        self.model = model
+        self.editors = editors
+
+    def params(self) -> dict[str, object]:
+        return {"model": self.model, "models": self.editors}
+
+
 class BadInputImage(InvalidParameter):
     """The picture a user gave to edit is not one we can use (`reason` as for downloads)."""
 
     key = "error.input_image"
 
     def __init__(self, reason: str) -> None:
-        super().__init__("image", reason, "a PNG, JPEG, WebP or GIF picture")
+        super().__init__("image", reason, Phrase("picture_formats"))
         self.reason = reason
 
     def params(self) -> dict[str, object]:
@@ -220,7 +249,8 @@ class CooldownActive(RequestRefused):
 
 
 class Banned(RequestRefused):
-    """The user (`scope` user) or the whole chat (`scope` chat) is banned."""
+    """The user everywhere (`scope` user), the user in this chat (member), or the whole chat
+    (chat) is banned; `reason` is the admin's own words, shown as given."""
 
     key = "error.banned"
 
@@ -230,7 +260,8 @@ class Banned(RequestRefused):
         super().__init__(f"banned ({scope})")
 
     def params(self) -> dict[str, object]:
-        return {"scope": Term(self.scope), "reason": self.reason}
+        reason = Phrase("ban_reason", reason=self.reason) if self.reason else ""
+        return {"ban": Phrase(f"banned_{self.scope}"), "reason": reason}
 
 
 class PromptBlocked(RequestRefused):

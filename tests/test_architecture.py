@@ -31,6 +31,7 @@ ADAPTERS_MAY_USE = {
     "core.clock",
     "core.errors",
     "core.secret",
+    "core.terms",
     "core.jobs",
     "core.requests",
     "core.delivery",

@@ -48,7 +48,7 @@ class AdminCommands(
     async def budget(self, interaction: discord.Interaction, amount: Amount) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._admin.set_budget(actor(interaction), amount)
-        reply = self._t.text(locale_of(interaction), "admin.budget", value=f"{amount:g}")
+        reply = self._t.text(locale_of(interaction), "discord.budget_set", value=f"{amount:g}")
         await replies.private(interaction, reply)
 
     @app_commands.command(name="memberlimit", description=text("discord.admin.memberlimit"))
@@ -56,7 +56,7 @@ class AdminCommands(
     async def member_limit(self, interaction: discord.Interaction, amount: Amount) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self._admin.set_member_limit(actor(interaction), amount)
-        reply = self._t.text(locale_of(interaction), "admin.member", value=f"{amount:g}")
+        reply = self._t.text(locale_of(interaction), "discord.member_set", value=f"{amount:g}")
         await replies.private(interaction, reply)
 
     @app_commands.command(name="filter", description=text("discord.admin.filter"))
@@ -91,8 +91,10 @@ class AdminCommands(
     ) -> None:
         """A server's admin bans in that server; a bot admin bans everywhere."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        await self._admin.ban(actor(interaction), actor_key(PLATFORM, str(user.id)), reason or "")
-        reply = self._t.text(locale_of(interaction), "admin.banned", who=user.mention)
+        target = actor_key(PLATFORM, str(user.id))
+        everywhere = await self._admin.ban(actor(interaction), target, reason or "")
+        key = "admin.banned_everywhere" if everywhere else "admin.banned_here"
+        reply = self._t.text(locale_of(interaction), key, who=user.mention)
         await replies.private(interaction, reply)
 
     @app_commands.command(name="unban", description=text("discord.admin.unban"))
@@ -117,7 +119,12 @@ class AdminCommands(
             waiting=state.waiting,
             running=state.running,
             used=f"{quota.used.get('chat', 0.0):g}",
-            left="-" if left is None else f"{left:g}",
-            member=own.get("member_daily", "-"),
+            left=_amount(left),
+            member=_amount(own.get("member_daily")),
         )
         await replies.private(interaction, reply)
+
+
+def _amount(value: object) -> str:
+    """A budget as people write it: 5, 2.5; no limit set is a dash."""
+    return f"{value:g}" if isinstance(value, int | float) else "-"

@@ -10,7 +10,7 @@ import discord
 from adapters.discord import replies
 from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
-from core.delivery import Action, Press, Translator, button_id, parse_button
+from core.delivery import Action, Press, Translator, button_id, details_text, parse_button
 from core.errors import ImagineError
 from core.jobs import Job
 from core.service import GenerationService
@@ -72,8 +72,7 @@ class ButtonActions:
             label = self._t.text(locale, "discord.edit_label")
             await interaction.response.send_modal(EditPrompt(job, title, label))
         elif press.action is Action.DETAILS:
-            lines = [f"{name}: {value}" for name, value in job.params.describe().items()]
-            await replies.private(interaction, "\n".join([f"`{job.id}`", *lines]))
+            await replies.private(interaction, details_text(self._t, locale, job))
         elif press.action is Action.DELETE:
             await self._delete(interaction, job)
         else:  # an action Discord's results do not carry

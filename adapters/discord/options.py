@@ -8,6 +8,7 @@ from discord import app_commands
 
 from core.errors import InvalidParameter
 from core.requests import Catalog, LoraChoice, ParamsInput
+from core.terms import Phrase
 
 MAX_CHOICES = 25  # Discord shows at most 25 suggestions
 PRESET_SIZES = ("1024x1024", "1328x1328", "1024x768", "768x1024", "1280x720", "720x1280")
@@ -60,9 +61,10 @@ def normalize_size(size: str | None) -> str | None:
 def check_attachment(size: int, content_type: str | None) -> None:
     """An image to edit: an image, at most EDIT_IMAGE_MAX_BYTES."""
     if not (content_type or "").startswith("image/"):
-        raise InvalidParameter("image", content_type or "unknown type", "a PNG, JPEG or WebP image")
+        raise InvalidParameter("image", content_type or "?", Phrase("picture_formats"))
     if size > EDIT_IMAGE_MAX_BYTES:
-        raise InvalidParameter("image", f"{size} bytes", f"at most {EDIT_IMAGE_MAX_BYTES} bytes")
+        megabytes = f"{size / 1_000_000:.1f} MB"
+        raise InvalidParameter("image", megabytes, Phrase("image_size"))
 
 
 def params_input(
@@ -79,7 +81,7 @@ def params_input(
     image_url: str | None = None,
 ) -> ParamsInput:
     if lora_weight is not None and lora is None:
-        raise InvalidParameter("lora_weight", lora_weight, "only together with lora")
+        raise InvalidParameter("lora_weight", lora_weight, Phrase("with_lora"))
     return ParamsInput(
         prompt,
         model=model,

@@ -16,6 +16,7 @@ from core.errors import AdminsOnly, ImagineError, InvalidParameter
 from core.jobs import actor_key
 from core.requests import parse_float
 from core.service import Actor, CommunityAdmin
+from core.terms import Phrase, Term
 
 Handler = Callable[[Update, Actor, list[str]], Awaitable[str]]
 
@@ -69,13 +70,23 @@ class AdminCommands:
 
     async def _ban(self, update: Update, who: Actor, args: list[str]) -> str:
         target = _target(update, args)
-        await self._admin.ban(who, target, " ".join(args[1:]))
-        return self._t.text(locale_of(update), "admin.banned", who=target)
+        replied = message_of(update).reply_to_message is not None
+        everywhere = await self._admin.ban(who, target, " ".join(args[0 if replied else 1 :]))
+        key = "admin.banned_everywhere" if everywhere else "admin.banned_here"
+        return self._t.text(locale_of(update), key, who=self._named(update, target))
 
     async def _unban(self, update: Update, who: Actor, args: list[str]) -> str:
         target = _target(update, args)
         await self._admin.unban(who, target)
-        return self._t.text(locale_of(update), "admin.unbanned", who=target)
+        return self._t.text(locale_of(update), "admin.unbanned", who=self._named(update, target))
+
+    def _named(self, update: Update, target: str) -> str:
+        """Who a ban is about, as admins know them: a name when they replied to the person,
+        else 'user 6002'."""
+        replied = message_of(update).reply_to_message
+        if replied is not None and replied.from_user is not None:
+            return replied.from_user.full_name
+        return self._t.text(locale_of(update), "admin.user_id", id=target.partition(":")[2])
 
 
 def _target(update: Update, args: list[str]) -> str:
@@ -84,10 +95,11 @@ def _target(update: Update, args: list[str]) -> str:
         return actor_key(PLATFORM, str(replied.from_user.id))
     if args and args[0].lstrip("-").isdigit():
         return actor_key(PLATFORM, args[0])
-    raise InvalidParameter("user", " ".join(args) or "-", "a reply to their message or an id")
+    given = " ".join(args) or Term("none_given")
+    raise InvalidParameter("user", given, Phrase("user_target"))
 
 
 def _amount(args: list[str], field: str) -> float:
     if not args:
-        raise InvalidParameter(field, "-", "a number of cost units, e.g. 50")
+        raise InvalidParameter(field, Term("none_given"), Phrase("cost_units"))
     return parse_float(field, args[0])

@@ -1,4 +1,4 @@
-"""Button presses: reroll, full size, delete, and the /settings choices."""
+"""Button presses: reroll, edit, details, full size, delete, and the /settings choices."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ from pathlib import Path
 from telegram import CallbackQuery, Message, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from adapters.telegram.edits import PromptEdits
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import actor, locale_of, user_key
-from core.delivery import Action, Translator, parse_button, settings_saved_text
+from core.delivery import Action, Translator, details_text, parse_button, settings_saved_text
 from core.errors import ImagineError
 from core.service import GenerationService
 
 # What a press does; it answers the text shown to the presser alone ("" for none).
 Handler = Callable[[Update, CallbackQuery, str], Awaitable[str]]
+ALERT_MAX = 200  # Telegram's limit for a callback answer's text
 
 
 class Buttons:
@@ -27,8 +29,12 @@ class Buttons:
         self._service = service
         self._t = translator
         self._notifier = notifier
+        edits = PromptEdits(service, translator, notifier)
+        self._edits = edits
         self._actions: dict[Action, Handler] = {
             Action.REROLL: self._reroll,
+            Action.EDIT: edits.ask,
+            Action.DETAILS: self._details,
             Action.FULL_SIZE: self._full_size,
             Action.DELETE: self._delete,
             Action.SET_MODEL: self._set_model,
@@ -37,6 +43,7 @@ class Buttons:
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
         app.add_handler(CallbackQueryHandler(self.pressed))  # every press gets an answer
+        self._edits.register(app)
 
     async def pressed(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
@@ -70,6 +77,19 @@ class Buttons:
             await self._service.reroll(user_key(update), job_id, target.encode())
         except ImagineError as error:
             await self._notifier.show_status(target, self._t.error(locale, error))
+        return ""
+
+    async def _details(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        """What the picture was made with: an alert to the presser when it fits one, else a
+        reply under the picture."""
+        job = await self._service.job(job_id)
+        locale = locale_of(update)
+        if job is None:
+            return self._t.text(locale, "error.job_not_found", job_id=job_id)
+        text = details_text(self._t, locale, job)
+        if len(text) <= ALERT_MAX or not isinstance(query.message, Message):
+            return text[:ALERT_MAX]
+        await query.message.reply_text(text)
         return ""
 
     async def _full_size(self, update: Update, query: CallbackQuery, job_id: str) -> str:

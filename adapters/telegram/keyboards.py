@@ -19,31 +19,33 @@ def result_keyboard(translator: Translator, locale: str, job_id: str) -> InlineK
         [
             [
                 button("button.reroll", Action.REROLL),
-                button("button.full_size", Action.FULL_SIZE),
-                button("button.delete", Action.DELETE),
-            ]
+                button("button.edit", Action.EDIT),
+                button("button.details", Action.DETAILS),
+            ],
+            [button("button.full_size", Action.FULL_SIZE), button("button.delete", Action.DELETE)],
         ]
     )
 
 
+ALBUM_ACTIONS = (
+    (Action.REROLL, "🔁"),
+    (Action.EDIT, "✏️"),
+    (Action.DETAILS, "ℹ️"),
+    (Action.FULL_SIZE, "🖼"),
+)
+
+
 def album_keyboard(jobs: list[Job], sent: tuple[Message, ...]) -> InlineKeyboardMarkup:
-    """A row per image of an album: reroll, full size and delete that one."""
+    """A row per image of an album: reroll, edit, details, full size and delete that one."""
     rows = []
     for number, (job, message) in enumerate(zip(jobs, sent, strict=False), start=1):
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    f"🔁 {number}", callback_data=button_id(Action.REROLL, job.id)
-                ),
-                InlineKeyboardButton(
-                    f"🖼 {number}", callback_data=button_id(Action.FULL_SIZE, job.id)
-                ),
-                InlineKeyboardButton(
-                    f"🗑 {number}",
-                    callback_data=button_id(Action.DELETE, f"{job.id}.{message.message_id}"),
-                ),
-            ]
-        )
+        row = [
+            InlineKeyboardButton(f"{icon} {number}", callback_data=button_id(action, job.id))
+            for action, icon in ALBUM_ACTIONS
+        ]
+        delete = button_id(Action.DELETE, f"{job.id}.{message.message_id}")
+        row.append(InlineKeyboardButton(f"🗑 {number}", callback_data=delete))
+        rows.append(row)
     return InlineKeyboardMarkup(rows)
 
 

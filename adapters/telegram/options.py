@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from core.errors import InvalidParameter
 from core.requests import ParamsInput, parse_float, parse_int, parse_lora
+from core.terms import Phrase
 
 VALUE_FLAGS = ("size", "ar", "seed", "steps", "guidance", "model", "lora", "n")
 TEXT_FLAGS = ("no", "neg")
@@ -42,7 +43,7 @@ def parse_imagine(text: str) -> ParsedCommand:
             values.setdefault(name, []).append(words[index])
             index, target = index + 1, prompt
         else:
-            allowed = ALL_FLAGS if name not in VALUE_FLAGS else "a value after the flag"
+            allowed = ALL_FLAGS if name not in VALUE_FLAGS else Phrase("flag_value")
             raise InvalidParameter("flag", word, allowed)
     return _build(" ".join(prompt), " ".join(negative), values)
 
@@ -55,7 +56,7 @@ def _build(prompt: str, negative: str, values: dict[str, list[str]]) -> ParsedCo
     def one(name: str) -> str | None:
         given = values.get(name)
         if given and len(given) > 1:
-            raise InvalidParameter(name, " ".join(given), f"--{name} once")
+            raise InvalidParameter(name, " ".join(given), Phrase("flag_once", flag=name))
         return given[0] if given else None
 
     seed, steps, guidance, count = one("seed"), one("steps"), one("guidance"), one("n")

@@ -9,6 +9,7 @@ from core.delivery.progress import ProgressThrottle
 from core.delivery.render import (
     cancel_text,
     caption,
+    details_text,
     event_text,
     failure_reason,
     history_text,
@@ -30,6 +31,7 @@ __all__ = [
     "button_id",
     "cancel_text",
     "caption",
+    "details_text",
     "event_text",
     "failure_reason",
     "history_text",

@@ -7,6 +7,7 @@ from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
 from core.jobs.views import DefaultsChange, QueueState, QuotaView
 from core.requests.catalog import Catalog
+from core.terms import ModelId
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:
@@ -38,7 +39,7 @@ def caption(translator: Translator, job: Job) -> str:
         job.locale,
         "event.succeeded",
         prompt=job.params.prompt,
-        model=job.params.model,
+        model=ModelId(job.params.model),
         size=str(job.params.size),
         seed=job.params.seed,
         seconds=seconds,
@@ -123,3 +124,12 @@ def cancel_text(translator: Translator, locale: str, cancelled: Job | None) -> s
     if cancelled is None:
         return translator.text(locale, "cancel.none")
     return translator.text(locale, "cancel.done", job_id=cancelled.id)
+
+
+def details_text(translator: Translator, locale: str, job: Job) -> str:
+    """Everything a picture was made with, one labelled line each (the Details button)."""
+    values = job.params.describe()
+    values["model"] = ModelId(job.params.model)
+    lines = [translator.text(locale, "detail.job", value=job.id)]
+    lines += [translator.text(locale, f"detail.{name}", value=v) for name, v in values.items()]
+    return "\n".join(lines)

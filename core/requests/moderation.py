@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from core.errors import InvalidParameter
+from core.terms import Phrase
 
 
 @dataclass(frozen=True)
@@ -21,9 +22,8 @@ class PromptFilter:
             try:
                 re.compile(pattern)
             except re.error as exc:
-                raise InvalidParameter(
-                    "filter pattern", pattern, f"a valid regex ({exc})"
-                ) from None
+                allowed = Phrase("regex", detail=str(exc))
+                raise InvalidParameter("filter pattern", pattern, allowed) from None
 
     def match(self, *texts: str) -> str | None:
         """The first rule any of `texts` breaks, as `word:...` or `regex:...`; else None."""

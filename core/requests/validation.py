@@ -12,9 +12,10 @@ import unicodedata
 from dataclasses import dataclass
 from typing import TypeVar
 
-from core.errors import InvalidParameter
+from core.errors import ImageNotEditable, ImageRequired, InvalidParameter
 from core.requests.catalog import Catalog, LoraSpec, ModelSpec
 from core.requests.params import GenerationParams, LoraWeight, Size
+from core.terms import Phrase, Term
 
 PROMPT_MAX_CHARS = 1999  # the service wants fewer than 2000
 SEED_MAX = 2**31 - 1
@@ -87,16 +88,16 @@ def parse_int(field: str, text: str) -> int:
     try:
         return int(text.strip())
     except ValueError:
-        raise InvalidParameter(field, text, "a whole number") from None
+        raise InvalidParameter(field, text, Phrase("whole_number")) from None
 
 
 def parse_float(field: str, text: str) -> float:
     try:
         value = float(text.strip())
     except ValueError:
-        raise InvalidParameter(field, text, "a number such as 3.5") from None
+        raise InvalidParameter(field, text, Phrase("number")) from None
     if value != value or value in (float("inf"), float("-inf")):
-        raise InvalidParameter(field, text, "a finite number")
+        raise InvalidParameter(field, text, Phrase("finite_number"))
     return value
 
 
@@ -137,22 +138,28 @@ def clean_text(value: str) -> str:
 def _text(field: str, value: str, *, required: bool) -> str:
     text = clean_text(value)
     if required and not text:
-        raise InvalidParameter(field, "(empty)", f"1..{PROMPT_MAX_CHARS} characters")
+        raise InvalidParameter(
+            field, Term("empty"), Phrase("characters", low=1, high=PROMPT_MAX_CHARS)
+        )
     if len(text) > PROMPT_MAX_CHARS:
-        raise InvalidParameter(field, f"{len(text)} characters", f"at most {PROMPT_MAX_CHARS}")
+        raise InvalidParameter(
+            field,
+            Phrase("character_count", count=len(text)),
+            Phrase("characters", low=1, high=PROMPT_MAX_CHARS),
+        )
     return text
 
 
 def _resolve_size(raw: ParamsInput, model: ModelSpec) -> Size:
     if raw.size and raw.aspect_ratio:
-        raise InvalidParameter("aspect_ratio", raw.aspect_ratio, "either a size or a ratio")
+        raise InvalidParameter("aspect_ratio", raw.aspect_ratio, Phrase("size_or_ratio"))
     if raw.aspect_ratio:
         return size_for_ratio(raw.aspect_ratio, model)
     if not raw.size:
         return model.default_size_value
     match = _SIZE_RE.match(raw.size)
     if match is None:
-        raise InvalidParameter("size", raw.size, "WIDTHxHEIGHT, e.g. 1024x1024")
+        raise InvalidParameter("size", raw.size, Phrase("size_format"))
     size = Size(int(match[1]), int(match[2]))
     _check_sides(size, model, "size", raw.size)
     return size
@@ -162,7 +169,7 @@ def size_for_ratio(ratio: str, model: ModelSpec) -> Size:
     """The size with the model's default area and the ratio `W:H`, in multiples of 16."""
     match = _RATIO_RE.match(ratio)
     if match is None or int(match[1]) == 0 or int(match[2]) == 0:
-        raise InvalidParameter("aspect_ratio", ratio, "W:H with whole numbers, e.g. 16:9")
+        raise InvalidParameter("aspect_ratio", ratio, Phrase("ratio_format"))
     area = model.default_size_value.width * model.default_size_value.height
     scale = (area / (int(match[1]) * int(match[2]))) ** 0.5
     width, height = (max(16, round(int(part) * scale / 16) * 16) for part in (match[1], match[2]))
@@ -174,7 +181,7 @@ def size_for_ratio(ratio: str, model: ModelSpec) -> Size:
 def _check_sides(size: Size, model: ModelSpec, field: str, shown: str) -> None:
     low, high = model.min_side, model.max_side
     if not (low <= size.width <= high and low <= size.height <= high):
-        raise InvalidParameter(field, shown, f"each side {low}..{high} for {model.name}")
+        raise InvalidParameter(field, shown, Phrase("sides", low=low, high=high, model=model.name))
 
 
 def _optional_range(
@@ -190,18 +197,20 @@ def _optional_range(
 def _image_url(url: str | None, model: ModelSpec, catalog: Catalog) -> str | None:
     if url is None:
         if model.edits_images:
-            raise InvalidParameter("image", "-", f"an input image for {model.name}")
+            raise ImageRequired(model.name)
         return None
     if not model.edits_images:
         editors = ", ".join(m.name for m in catalog.editors()) or "-"
-        raise InvalidParameter("image", "an image", f"only with an edit model: {editors}")
+        raise ImageNotEditable(model.name, editors)
     if len(url) > MAX_IMAGE_URL_CHARS:
-        raise InvalidParameter("image", f"{len(url)} characters", "an image of at most 10 MB")
+        raise InvalidParameter(
+            "image", Phrase("character_count", count=len(url)), Phrase("image_size")
+        )
     if url.startswith(("http://", "https://")) and " " not in url:
         return url
     if _DATA_URI_RE.match(url):
         return url
-    raise InvalidParameter("image", url, "a public http(s) URL or a data:image/...;base64 URI")
+    raise InvalidParameter("image", url, Phrase("image_reference"))
 
 
 def resolve_loras(
@@ -211,10 +220,10 @@ def resolve_loras(
     if not choices:
         return ()
     if len(choices) > MAX_LORAS:
-        raise InvalidParameter("lora", f"{len(choices)} LoRAs", f"at most {MAX_LORAS}")
+        raise InvalidParameter("lora", len(choices), Phrase("lora_count", high=MAX_LORAS))
     repo_ids = [_lora_id(choice.name, model, catalog) for choice in choices]
     if len(set(repo_ids)) != len(repo_ids):
-        raise InvalidParameter("lora", ", ".join(repo_ids), "each LoRA once")
+        raise InvalidParameter("lora", ", ".join(repo_ids), Phrase("each_lora_once"))
     weights = _weights(choices)
     return tuple(LoraWeight(rid, w) for rid, w in zip(repo_ids, weights, strict=True))
 
@@ -223,11 +232,13 @@ def _lora_id(name: str, model: ModelSpec, catalog: Catalog) -> str:
     spec: LoraSpec | None = catalog.find_lora(name)
     if spec is None:
         if not _REPO_ID_RE.match(name.strip()):
-            raise InvalidParameter("lora", name, "a LoRA from /models or a repo id owner/name")
+            listed = "lora_listed" if catalog.loras else "lora_unlisted"
+            raise InvalidParameter("lora", name, Phrase(listed))
         return name.strip()
     if spec.families and model.family not in spec.families:
-        allowed = f"models of the {', '.join(spec.families)} family"
-        raise InvalidParameter("lora", name, allowed)
+        raise InvalidParameter(
+            "lora", name, Phrase("lora_family", families=", ".join(spec.families))
+        )
     return spec.id
 
 
@@ -241,7 +252,7 @@ def _weights(choices: tuple[LoraChoice, ...]) -> list[float]:
     total = sum(weights)
     if abs(total - 1.0) > WEIGHT_TOLERANCE or min(weights) <= 0:
         shown = ", ".join(f"{c.name}:{w:g}" for c, w in zip(choices, weights, strict=True))
-        raise InvalidParameter("lora weight", shown, f"weights that sum to 1.0 (now {total:g})")
+        raise InvalidParameter("lora weight", shown, Phrase("weights_sum", total=f"{total:g}"))
     return _sum_to_one(weights)
 
 

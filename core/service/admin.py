@@ -7,6 +7,7 @@ from core.errors import InvalidParameter
 from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.rules import CommunityRules, member_key
+from core.terms import Phrase
 
 MAX_AMOUNT = 1_000_000.0
 
@@ -45,12 +46,13 @@ class CommunityAdmin:
         return await self._rules.edit_filter(actor.chat, action, value)
 
     @worded
-    async def ban(self, actor: Actor, target: str, reason: str = "") -> None:
+    async def ban(self, actor: Actor, target: str, reason: str = "") -> bool:
         """A bot admin bans `target` (a `platform:id`) everywhere; a chat's admin, in their
-        chat only."""
+        chat only. Answers whether the ban holds everywhere."""
         await self._access.check_admin(actor)
         everywhere = self._access.is_bot_admin(actor.user)
         await self._rules.ban(target if everywhere else member_key(actor.chat, target), reason)
+        return everywhere
 
     @worded
     async def unban(self, actor: Actor, target: str) -> None:
@@ -69,5 +71,7 @@ class CommunityAdmin:
 
 def _amount(field: str, amount: float) -> float:
     if not 0 <= amount <= MAX_AMOUNT:
-        raise InvalidParameter(field, amount, f"0..{MAX_AMOUNT:g} cost units")
+        raise InvalidParameter(
+            field, f"{amount:g}", Phrase("cost_units_range", high=f"{MAX_AMOUNT:g}")
+        )
     return float(amount)

@@ -14,6 +14,7 @@ from core.jobs.views import DefaultsChange
 from core.requests.catalog import Catalog
 from core.requests.validation import ParamsInput, validate
 from core.stores import Store
+from core.terms import Phrase
 
 USER_DEFAULTS = "user"  # settings namespaces in the store
 CHAT_SETTINGS = "chat"
@@ -46,7 +47,7 @@ class CommunityRules:
             raise PromptBlocked(rule)
 
     async def check_bans(self, user: str, chat: str) -> None:
-        keys = (("user", user), ("chat", chat), ("chat", member_key(chat, user)))
+        keys = (("user", user), ("chat", chat), ("member", member_key(chat, user)))
         for scope, key in keys:
             ban = await self._store.get_setting(BANS, key)
             if ban is not None:
@@ -76,9 +77,9 @@ class CommunityRules:
         (words, patterns). Read and write happen under the chat's lock: no edit is lost."""
         action, value = action.strip().lower(), value.strip()
         if action not in FILTER_ACTIONS:
-            raise InvalidParameter("filter", action, "word WORD, regex PATTERN, clear or show")
+            raise InvalidParameter("filter", action, Phrase("filter_actions"))
         if action in ("word", "regex") and not value:
-            raise InvalidParameter("filter", action, f"{action} followed by what to block")
+            raise InvalidParameter("filter", action, Phrase("filter_value", action=action))
         async with self._locks[f"{CHAT_SETTINGS}:{chat}"]:
             own = await self.chat_settings(chat)
             words, patterns = list(_strings(own.get("words"))), list(_strings(own.get("patterns")))

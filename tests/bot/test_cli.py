@@ -285,4 +285,4 @@ async def test_the_simulator_command_serves_until_terminated(tmp_path: Path, ses
 def test_an_endless_input_image_is_read_only_up_to_the_cap() -> None:
     with pytest.raises(InvalidParameter) as refused:
         read_image("/dev/zero")  # 2.7 GB, then MemoryError, before the cap
-    assert (refused.value.field, refused.value.value) == ("image", "more than 10 MB")
+    assert (refused.value.field, str(refused.value.allowed)) == ("image", "image_size")

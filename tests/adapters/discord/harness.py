@@ -16,6 +16,7 @@ from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
 from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy
+from core.requests import load_catalog
 from core.secret import Secret
 from core.service.core import Core
 from core.stores.backends import local_backend
@@ -56,7 +57,7 @@ async def discord_world(
     settings: dict[str, Any] = {"guild_ready_timeout": 0.2, **config}
     adapter = DiscordAdapter(
         DiscordConfig(Secret(BOT_TOKEN), fake.api_url, fake.gateway_url, **settings),
-        load_translator(),
+        load_translator(load_catalog()),
         clock,
         IMAGES,
     )

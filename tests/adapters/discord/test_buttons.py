@@ -63,7 +63,7 @@ async def test_details_are_shown_to_the_presser_alone(
         message = await result_of(world, sent)
         clicked = await world.fake.click(message, button(message, "ℹ️"), user_id=BOB)
         details = await private_reply(world, clicked)
-        assert "prompt: a heron" in details and "seed: 99" in details
+        assert "\nPrompt: a heron\n" in details and "\nSeed: 99\n" in details
 
 
 async def test_delete_is_for_the_requester_and_admins(

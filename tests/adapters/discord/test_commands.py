@@ -68,11 +68,13 @@ async def test_admin_commands_for_managers_and_bot_admins_only(
     async with discord_world(simulator, session, tmp_path) as world:
         fake = world.fake
         member = await fake.subcommand("imagine-admin", "budget", options(amount=5.0), user_id=BOB)
-        assert (await private_reply(world, member)).startswith("Only bot admins")
+        assert (await private_reply(world, member)).startswith("Only the bot's admins")
         manager = await fake.subcommand(
             "imagine-admin", "budget", options(amount=5.0), user_id=ADMIN, permissions=MANAGE_GUILD
         )
-        assert await private_reply(world, manager) == "This chat may now spend 5 a day."
+        assert await private_reply(world, manager) == (
+            "This server may now spend 5 cost units a day."
+        )
         ban = await fake.subcommand(
             "imagine-admin",
             "ban",
@@ -81,13 +83,15 @@ async def test_admin_commands_for_managers_and_bot_admins_only(
             user_id=ADMIN,
             permissions=MANAGE_GUILD,
         )
-        assert (await private_reply(world, ban)).endswith("is banned.")
+        assert await private_reply(world, ban) == f"<@{BOB}> can no longer use the bot here."
         refused = await fake.command("imagine", options=options(prompt="x"), user_id=BOB)
-        assert (await private_reply(world, refused)).startswith("You cannot use this bot here")
+        assert await private_reply(world, refused) == "You are banned from using this bot here."
         stats = await fake.subcommand(
             "imagine-admin", "stats", [], user_id=ADMIN, permissions=MANAGE_GUILD
         )
-        assert (await private_reply(world, stats)).startswith("Waiting: 0, generating: 0.")
+        assert await private_reply(world, stats) == (
+            "Waiting: 0, generating: 0. This server today: 0 spent, 5 left; per member per day: -."
+        )
         group = next(c for c in fake.synced if c["name"] == "imagine-admin")
         assert int(group["default_member_permissions"]) == MANAGE_GUILD
         assert simulator.stats.submits == 0

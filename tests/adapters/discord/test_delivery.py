@@ -111,7 +111,7 @@ async def test_a_restart_mid_job_delivers_once_and_buttons_still_work(
         async with discord_world(simulator, session, tmp_path, db=db, fake=fake) as world:
             message = await result_of(world, sent)
             clicked = await fake.click(message, button(message, "ℹ️"))
-            assert "prompt: a lighthouse" in await private_reply(world, clicked)
+            assert "\nPrompt: a lighthouse\n" in await private_reply(world, clicked)
             await world.core.scheduler.wait_idle()
         assert len(fake.deliveries()) == 1
         assert simulator.stats.submits == 1

@@ -52,7 +52,7 @@ async def test_imagine_with_every_option_ends_in_an_image_with_buttons(
         }
         result = fake.original(sent["token"])
         (embed,) = result["embeds"]
-        assert embed["description"].startswith("a paper crane\nModel: ")
+        assert embed["description"].startswith("a paper crane\nModel: FLUX.1 Krea")
         assert "768x512" in embed["description"] and "seed 7" in embed["description"]
         (attachment,) = result["attachments"]
         assert embed["image"]["url"] == f"attachment://{attachment['filename']}"
@@ -171,7 +171,9 @@ async def test_quota_and_queue_limits_are_private_replies(
         await world.fake.command("imagine", options=options(prompt="runs"))
         await world.fake.command("imagine", options=options(prompt="waits"))
         full = await world.fake.command("imagine", options=options(prompt="refused"))
-        assert (await private_reply(world, full)).startswith("You already have")
+        assert (await private_reply(world, full)).startswith(
+            "Your requests waiting are at the limit"
+        )
 
 
 async def test_places_outside_the_allow_lists_are_refused(

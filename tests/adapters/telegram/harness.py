@@ -16,6 +16,7 @@ from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
 from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy
+from core.requests import load_catalog
 from core.secret import Secret
 from core.service.core import Core
 from core.stores.backends import local_backend
@@ -68,7 +69,7 @@ async def telegram_world(
     }
     adapter = TelegramAdapter(
         TelegramConfig(Secret(BOT_TOKEN), base_url=f"{api.base}/bot", **settings),
-        load_translator(),
+        load_translator(load_catalog()),
         IMAGES,
     )
     backend, notifiers = local_backend(store, clock), {PLATFORM: adapter.notifier}

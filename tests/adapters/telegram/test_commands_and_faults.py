@@ -67,30 +67,33 @@ async def test_queue_full_is_explained(simulator, session, tmp_path: Path) -> No
         await world.api.wait_text("editMessageText", "Generating…")
         world.imagine("/imagine two")
         world.imagine("/imagine three")
-        refusal = await world.api.wait_text("editMessageText", "You already have 1 images")
-        assert "the limit is 1" in refusal.params["text"]
+        await world.api.wait_text(
+            "editMessageText", "Your requests waiting are at the limit (1 of 1)."
+        )
 
 
 async def test_admin_commands_need_an_admin(simulator, session, tmp_path: Path) -> None:
     admins = Policy(admins=frozenset({f"telegram:{ALICE}"}))
     async with telegram_world(simulator, session, tmp_path, policy=admins) as world:
         refused = await reply_to(world, "/budget 5", chat=GROUP, user=BOB)
-        assert refused == "Only bot admins and this group's admins can do that."
+        assert refused == "Only the bot's admins and the admins here can do that."
         world.api.admins.add((GROUP, BOB))
         assert await reply_to(world, "/budget 5", chat=GROUP, user=BOB) == (
-            "This chat may now spend 5 a day."
+            "This group may now spend 5 cost units a day."
         )
-        assert "2 a day" in await reply_to(world, "/memberlimit 2", chat=GROUP, user=BOB)
+        assert "2 cost units a day" in await reply_to(world, "/memberlimit 2", chat=GROUP, user=BOB)
         assert "words: gore" in await reply_to(world, "/filter word gore", chat=GROUP, user=BOB)
         assert "Invalid budget" in await reply_to(world, "/budget lots", chat=GROUP, user=BOB)
         blocked = await reply_to(world, "/imagine so much gore", chat=GROUP, user=ALICE)
         assert blocked == "Got it, putting it in line…"
         await world.api.wait_text("editMessageText", "This prompt is not allowed here")
-        assert await reply_to(world, f"/ban {ALICE}", chat=GROUP, user=BOB) == (
-            f"telegram:{ALICE} is banned."
+        assert await reply_to(world, f"/ban {ALICE} spam", chat=GROUP, user=BOB) == (
+            f"User {ALICE} can no longer use the bot here."
         )
         world.imagine("/imagine a cat", chat=GROUP, user=ALICE)
-        await world.api.wait_text("editMessageText", "You cannot use this bot here")
+        await world.api.wait_text(
+            "editMessageText", "You are banned from using this bot here. Reason given: spam"
+        )
         world.imagine("/imagine a cat", chat=ALICE, user=ALICE)  # a group ban stays in the group
         await world.api.wait_for("sendPhoto")
         settings = await world.core.rules.chat_settings(f"telegram:{GROUP}")

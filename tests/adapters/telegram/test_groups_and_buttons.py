@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from telegram import Message
 
+from adapters.telegram.edits import _asked_job
 from core.jobs.job import JobState
+from tests.adapters.telegram.fake_api import BOT
 from tests.adapters.telegram.harness import ALICE, BOB, GROUP, telegram_world
 
 pytestmark = pytest.mark.timeout(60)
@@ -199,3 +202,75 @@ async def test_settings_buttons_save_defaults(simulator, session, tmp_path: Path
         (task,) = simulator.tasks.values()
         assert (task.body["model"], task.body["size"]) == ("Qwen/Qwen-Image", "1024x768")
         assert (await world.core.service.history(f"telegram:{ALICE}"))[0].state is JobState.DONE
+
+
+async def test_edit_asks_for_a_new_prompt_and_the_reply_draws_it(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse --seed 3 --ar 4:3", chat=GROUP, user=ALICE)
+        job_id, message_id = await first_result(world)
+        world.send(world.api.press(GROUP, ALICE, wire("e", job_id), message_id))
+        question = await world.api.wait_text("sendMessage", f"User{ALICE}, reply to this message")
+        assert f"#{job_id}" in question.params["text"]
+        (mention,) = json.loads(question.params["entities"])
+        assert (mention["type"], mention["user"]["id"]) == ("text_mention", ALICE)
+        hint = json.loads(question.params["reply_markup"])
+        assert hint["force_reply"] and hint["selective"]
+        assert hint["input_field_placeholder"] == "a lighthouse"
+        asked = {"message_id": 9001, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}}
+        asked |= {"from": BOT, "text": question.params["text"]}
+        reply = world.api.command(GROUP, ALICE, "a lighthouse at night", reply_to_message=asked)
+        world.send(reply)
+        await world.api.wait_for("sendPhoto", 2)
+        first, second = simulator.tasks.values()
+        assert second.body["prompt"] == "a lighthouse at night"
+        assert second.body["size"] == first.body["size"] and second.body["seed"] != 3
+        deleted = [c.params["message_id"] for c in world.api.named("deleteMessage")]
+        assert "9001" in deleted  # the answered question leaves the chat
+
+
+async def test_only_the_owner_edits_and_other_replies_are_left_alone(
+    simulator, session, tmp_path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse", chat=GROUP, user=ALICE)
+        job_id, message_id = await first_result(world)
+        world.send(world.api.press(GROUP, BOB, wire("e", job_id), message_id))
+        (alert,) = await world.api.wait_for("answerCallbackQuery")
+        assert alert.params["text"].startswith(f"No job {job_id}")
+        asked = {"message_id": 9002, "date": 0, "chat": {"id": GROUP, "type": "supergroup"}}
+        ours = asked | {"from": BOT, "text": f"User{ALICE}, reply … #{job_id}."}
+        world.send(world.api.command(GROUP, BOB, "a ship", reply_to_message=ours))
+        await world.api.wait_text("sendMessage", f"No job {job_id}")
+        assert simulator.stats.submits == 1
+
+
+def test_only_replies_to_the_bots_own_edit_questions_are_edits() -> None:
+    def message(sender: dict[str, object], text: str) -> Message:
+        chat = {"id": GROUP, "type": "supergroup"}
+        return Message.de_json(
+            {"message_id": 1, "date": 0, "chat": chat, "from": sender, "text": text}, None
+        )
+
+    question = "User1, reply to this message with the new prompt for picture #0123456789ab."
+    assert _asked_job(message(BOT, question), BOT["id"]) == "0123456789ab"
+    bob = {"id": BOB, "is_bot": False, "first_name": "B"}
+    assert _asked_job(message(bob, question), BOT["id"]) is None  # a person's message
+    assert _asked_job(message(BOT, "Got it, putting it in line…"), BOT["id"]) is None
+
+
+async def test_details_show_what_the_picture_was_made_with(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a lighthouse --seed 3", language="zh")
+        job_id, message_id = await first_result(world)
+        world.send(world.api.press(ALICE, ALICE, wire("i", job_id), message_id, language="zh"))
+        (alert,) = await world.api.wait_for("answerCallbackQuery")
+        assert alert.params["text"].splitlines() == [
+            f"任务：{job_id}",
+            "模型：Z-Image Turbo",
+            "提示词：a lighthouse",
+            "尺寸：1024x1024",
+            "种子：3",
+            "步数：9",
+        ]

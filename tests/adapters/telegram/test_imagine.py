@@ -27,10 +27,17 @@ async def test_a_private_imagine_goes_all_the_way(
         assert status.params["text"] == "Got it, putting it in line…"
         assert status.params["chat_id"] == str(ALICE)
         caption = photo.params["caption"]
-        assert caption.startswith("a red fox in fresh snow\nModel: Tongyi-MAI/Z-Image-Turbo")
+        assert caption.startswith("a red fox in fresh snow\nModel: Z-Image Turbo ·")  # its name
         assert "1024x1024" in caption and "seed 42" in caption
-        buttons = json.loads(photo.params["reply_markup"])["inline_keyboard"][0]
-        assert [b["text"] for b in buttons] == ["🔁 Reroll", "🖼 Full size", "🗑 Delete"]
+        rows = json.loads(photo.params["reply_markup"])["inline_keyboard"]
+        buttons = [b for row in rows for b in row]
+        assert [b["text"] for b in buttons] == [
+            "🔁 Reroll",
+            "✏️ Edit",
+            "ℹ️ Details",
+            "🖼 Full size",
+            "🗑 Delete",
+        ]
         assert all(b["callback_data"].startswith("v1:") for b in buttons)
         with Image.open(io.BytesIO(photo.files["photo"])) as image:
             assert image.size == (1024, 1024)
@@ -73,7 +80,13 @@ async def test_several_images_arrive_as_one_album(simulator, session, tmp_path: 
         await world.api.wait_for("deleteMessage")  # the last step, after the buttons
         buttons = [c for c in world.api.named("sendMessage") if "reply_markup" in c.params]
         rows = json.loads(buttons[0].params["reply_markup"])["inline_keyboard"]
-        assert len(rows) == 3 and rows[2][2]["text"] == "🗑 3"
+        assert len(rows) == 3 and [b["text"] for b in rows[2]] == [
+            "🔁 3",
+            "✏️ 3",
+            "ℹ️ 3",
+            "🖼 3",
+            "🗑 3",
+        ]
         assert {t.body["size"] for t in simulator.tasks.values()} == {"1360x768"}
 
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import re
 import string
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +69,48 @@ def test_terms_inside_messages_are_translated() -> None:
     error = errors.QuotaExceeded("chat", used=10, limit=10, asked=1, resets_at="00:00")
     assert TRANSLATOR.error("en", error).startswith("This chat's daily quota cannot cover this")
     assert TRANSLATOR.error("zh", error).startswith("本群每日额度不足")
+
+
+def _named_in_code(kind: str) -> set[str]:
+    """Every `Phrase("x"...)` or `Term("x")` key written in the code."""
+    pattern = re.compile(rf'\b{kind}\(\s*"(\w+)"')
+    found: set[str] = set()
+    for folder in ("core", "bot", "adapters"):
+        for path in Path(folder).rglob("*.py"):
+            found |= set(pattern.findall(path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_phrase_and_term_in_the_code_is_in_the_catalogs() -> None:
+    english = TRANSLATOR.catalogs["en"]
+    phrases, terms = _named_in_code("Phrase"), _named_in_code("Term")
+    assert len(phrases) >= 30 and {"empty", "none_given"} <= terms
+    assert {f"phrase.{key}" for key in phrases} <= set(english)
+    assert {f"term.{key}" for key in terms} <= set(english)
+    for scope in ("user", "member", "chat"):  # Banned words its scope as phrase.banned_<scope>
+        assert f"phrase.banned_{scope}" in english
+    for reason in errors.DOWNLOAD_REASONS:
+        assert f"term.download_{reason}" in english
+
+
+def test_no_message_is_left_in_english_in_chinese() -> None:
+    english, chinese = TRANSLATOR.catalogs["en"], TRANSLATOR.catalogs["zh"]
+    words = re.compile(r"[A-Za-z]{3,}")
+    for key, text in chinese.items():
+        literal = "".join(part for part, *_ in string.Formatter().parse(text))
+        assert text != english[key] or not words.search(literal), key
+
+
+def test_phrases_and_model_names_inside_messages() -> None:
+    from core.requests import load_catalog
+    from core.terms import ModelId, Phrase
+
+    named = load_translator(load_catalog())
+    sides = Phrase("sides", low=512, high=2048, model="Z-Image Turbo")
+    error = errors.InvalidParameter("size", "256x256", sides)
+    assert named.error("en", error).endswith("Allowed: each side 512 to 2048 px for Z-Image Turbo.")
+    assert named.error("zh", error).endswith("允许的值：Z-Image Turbo 的每边为 512 到 2048 像素。")
+    assert named.text("en", "detail.model", value=ModelId("Tongyi-MAI/Z-Image-Turbo")) == (
+        "Model: Z-Image Turbo"
+    )
+    assert TRANSLATOR.text("en", "detail.model", value=ModelId("a/b")) == "Model: a/b"

@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from core.delivery import load_translator
 from core.errors import InvalidParameter
 from core.requests.catalog import LoraSpec, load_catalog
 from core.requests.params import Size
@@ -24,6 +25,11 @@ PNG_URI = "data:image/png;base64,iVBORw0KGgo="
 
 def check(**fields: object):  # type: ignore[no-untyped-def]
     return validate(ParamsInput(**{"prompt": "a fox", **fields}), CATALOG, random.Random(5))
+
+
+def said(error: InvalidParameter, locale: str = "en") -> str:
+    """What the user reads about `error`."""
+    return load_translator().error(locale, error)
 
 
 def rejects(field: str, **fields: object) -> InvalidParameter:
@@ -47,7 +53,8 @@ def test_prompt_rules() -> None:
     rejects("prompt", prompt="   ")
     assert check(prompt="x" * 1999).prompt == "x" * 1999
     error = rejects("prompt", prompt="x" * 2000)
-    assert error.params()["allowed"] == "at most 1999"
+    assert said(error) == "Invalid prompt: 2000 characters. Allowed: 1 to 1999 characters."
+    assert said(error, "zh") == "参数 prompt 无效：2000 个字符。允许的值：1 到 1999 个字符。"
     rejects("negative_prompt", negative_prompt="n" * 2000)
 
 
@@ -63,7 +70,7 @@ def test_prompt_rules() -> None:
 def test_size_ranges_per_family(model: str, good: str, bad: str) -> None:
     assert str(check(model=model, size=good).size) == good
     error = rejects("size", model=model, size=bad)
-    assert error.value == bad and "each side" in error.allowed
+    assert error.value == bad and "each side" in said(error)
 
 
 @pytest.mark.parametrize("text", ["1024X768", "1024 x 768", "1024×768", "1024*768"])
@@ -72,7 +79,7 @@ def test_size_spellings(text: str) -> None:
 
 
 def test_size_must_be_width_x_height() -> None:
-    assert "WIDTHxHEIGHT" in rejects("size", size="big").allowed
+    assert "WIDTHxHEIGHT" in said(rejects("size", size="big"))
 
 
 def test_aspect_ratio_keeps_the_default_area() -> None:
@@ -109,7 +116,7 @@ def test_model_must_exist_and_the_error_lists_choices() -> None:
 def test_image_only_with_an_edit_model() -> None:
     assert check(model="qwen-edit", image_url=PNG_URI).image_url == PNG_URI
     assert check(image_url="https://example.com/a.png").model == "Qwen/Qwen-Image-Edit"
-    assert "edit model" in rejects("image", model="qwen", image_url=PNG_URI).allowed
+    assert "choose an edit model" in said(rejects("image", model="qwen", image_url=PNG_URI))
     rejects("image", model="kontext")
     rejects("image", model="kontext", image_url="ftp://x/a.png")
     rejects("image", model="kontext", image_url="data:text/plain;base64,aGk=")
@@ -136,11 +143,11 @@ def test_weights_within_the_tolerance_are_sent_summing_to_exactly_one() -> None:
 
 def test_lora_rules() -> None:
     seven = tuple(LoraChoice(f"x/{i}") for i in range(7))
-    assert rejects("lora", loras=seven).allowed == "at most 6"
+    assert said(rejects("lora", loras=seven)) == "Invalid lora: 7. Allowed: at most 6 LoRAs."
     rejects("lora", loras=(LoraChoice("a/a"), LoraChoice("a/a")))
     rejects("lora", loras=(LoraChoice("not a repo"),))
     sum_error = rejects("lora weight", loras=(LoraChoice("a/a", 0.5), LoraChoice("b/b", 0.2)))
-    assert "sum to 1.0" in sum_error.allowed
+    assert "add up to 1.0 (these add up to 0.7)" in said(sum_error)
     rejects("lora weight", loras=(LoraChoice("a/a", 0.9), LoraChoice("b/b", 0.9)))
     rejects("lora weight", loras=(LoraChoice("a/a", 1.5),))
 
@@ -155,8 +162,9 @@ def test_catalog_loras_resolve_and_check_the_family() -> None:
     )
     raw = ParamsInput("a fox", model="flux", loras=(LoraChoice("ink"),))
     assert validate(raw, catalog).loras[0].repo_id == "ink/wash"
-    with pytest.raises(InvalidParameter, match="flux family"):
+    with pytest.raises(InvalidParameter) as caught:
         validate(ParamsInput("a fox", model="qwen", loras=(LoraChoice("ink"),)), catalog)
+    assert said(caught.value).endswith("Allowed: models of the flux family.")
 
 
 def test_typed_values_are_parsed_with_the_field_named() -> None:
@@ -179,7 +187,8 @@ def test_seed_is_drawn_from_the_given_rng() -> None:
 
 def test_invisible_and_control_characters_never_reach_modelscope() -> None:
     only_invisible = "\u200b\u200c\u200d\u2060\ufeff"
-    assert rejects("prompt", prompt=only_invisible).value == "(empty)"  # nothing is charged
+    empty = rejects("prompt", prompt=only_invisible)  # nothing is charged
+    assert said(empty) == "Invalid prompt: (empty). Allowed: 1 to 1999 characters."
     params = check(prompt="a\u200b fox\x00 in\x1b[31m snow\u202e\r\nline\ttwo")
     assert params.prompt == "a fox in[31m snow\nline two"
     assert check(prompt="cafe\u0301").prompt == "café"  # NFC: one character, as typed

@@ -234,7 +234,7 @@ async def test_bans_and_the_prompt_filter(simulator, session, tmp_path: Path) ->
         with pytest.raises(Banned, match="chat"):
             await service.submit(request(chat="-300"))
         await h.core.rules.ban(member_key("tg:-200", "tg:8"))
-        with pytest.raises(Banned, match="chat"):
+        with pytest.raises(Banned, match="member"):
             await service.submit(request(user="8", chat="-200"))
         await service.submit(request(user="8", chat="-100"))  # only in that group
         await h.core.rules.unban("tg:7")
@@ -367,11 +367,9 @@ async def test_filter_edits_at_once_are_all_kept(simulator, session, tmp_path) -
         await rules.edit_filter("tg:-100", "regex", r"\bgore\b")
         shown, patterns = await rules.edit_filter("tg:-100", "show")
         assert sorted(shown) == words and patterns == [r"\bgore\b"]
-        with pytest.raises(InvalidParameter, match="word followed by what to block"):
+        with pytest.raises(InvalidParameter, match=r"filter_value\(action=word\)"):
             await rules.edit_filter("tg:-100", "word", "  ")
-        with pytest.raises(
-            InvalidParameter, match="allowed: word WORD, regex PATTERN, clear or show"
-        ):
+        with pytest.raises(InvalidParameter, match="allowed: filter_actions"):
             await rules.edit_filter("tg:-100", "paint")
         assert await rules.edit_filter("tg:-100", "clear") == ([], [])
 
