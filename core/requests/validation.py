@@ -6,11 +6,15 @@ Nothing reaches ModelScope without passing through `validate`: every limit of
 
 from __future__ import annotations
 
+import base64
+import io
 import random
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import TypeVar
+
+from PIL import Image
 
 from core.errors import ImageNotEditable, ImageRequired, InvalidParameter
 from core.requests.catalog import Catalog, LoraSpec, ModelSpec
@@ -23,6 +27,9 @@ STEPS_RANGE = (1, 100)
 GUIDANCE_RANGE = (1.5, 20.0)
 MAX_LORAS = 6
 WEIGHT_TOLERANCE = 0.01
+SIDE_STEP = 16  # a side made from a ratio is a multiple of this
+RATIO_TOLERANCE = 0.05  # how far a fitted size may stray from the ratio asked for
+SHAPE_PREFIX = 256 * 1024  # base64 characters read to find an input picture's size
 MAX_IMAGE_URL_CHARS = 14_000_000  # a 10 MB image as base64, with room for the prefix
 
 _Num = TypeVar("_Num", int, float)
@@ -156,7 +163,8 @@ def _resolve_size(raw: ParamsInput, model: ModelSpec) -> Size:
     if raw.aspect_ratio:
         return size_for_ratio(raw.aspect_ratio, model)
     if not raw.size:
-        return model.default_size_value
+        shape = picture_shape(raw.image_url) if model.edits_images else None
+        return _fitted(*shape, model) if shape else model.default_size_value
     match = _SIZE_RE.match(raw.size)
     if match is None:
         raise InvalidParameter("size", raw.size, Phrase("size_format"))
@@ -166,16 +174,49 @@ def _resolve_size(raw: ParamsInput, model: ModelSpec) -> Size:
 
 
 def size_for_ratio(ratio: str, model: ModelSpec) -> Size:
-    """The size with the model's default area and the ratio `W:H`, in multiples of 16."""
+    """The size of ratio `W:H` for `model`: its default area where that fits, else the
+    largest of that ratio within its side limits; each side a multiple of 16 inside them."""
     match = _RATIO_RE.match(ratio)
     if match is None or int(match[1]) == 0 or int(match[2]) == 0:
         raise InvalidParameter("aspect_ratio", ratio, Phrase("ratio_format"))
-    area = model.default_size_value.width * model.default_size_value.height
-    scale = (area / (int(match[1]) * int(match[2]))) ** 0.5
-    width, height = (max(16, round(int(part) * scale / 16) * 16) for part in (match[1], match[2]))
-    size = Size(width, height)
-    _check_sides(size, model, "aspect_ratio", ratio)
+    across, down = int(match[1]), int(match[2])
+    size = _fitted(across, down, model)
+    if abs(size.width / size.height - across / down) > RATIO_TOLERANCE * across / down:
+        most = f"{model.max_side / model.min_side:g}"
+        raise InvalidParameter("aspect_ratio", ratio, Phrase("ratios", most=most, model=model.name))
     return size
+
+
+def _fitted(across: int, down: int, model: ModelSpec) -> Size:
+    """The model's default area in the shape `across` x `down`, within its side limits
+    (as near that shape as the limits allow)."""
+    default = model.default_size_value
+    scale = (default.width * default.height / (across * down)) ** 0.5
+    scale = min(scale, model.max_side / max(across, down))  # the long side fits
+    scale = max(scale, model.min_side / min(across, down))  # the short side is big enough
+    return Size(*(_fit_side(part * scale, model) for part in (across, down)))
+
+
+def _fit_side(length: float, model: ModelSpec) -> int:
+    """`length` to a multiple of SIDE_STEP within the model's limits."""
+    low = -(-model.min_side // SIDE_STEP) * SIDE_STEP
+    high = model.max_side // SIDE_STEP * SIDE_STEP
+    return max(low, min(high, round(length / SIDE_STEP) * SIDE_STEP))
+
+
+def picture_shape(image_url: str | None) -> tuple[int, int] | None:
+    """Width and height of a picture given as a data URI, read from its header alone (the
+    first SHAPE_PREFIX characters); None for a link or a header we cannot read."""
+    if not image_url or not image_url.startswith("data:"):
+        return None
+    payload = image_url.partition(",")[2][:SHAPE_PREFIX]
+    try:
+        head = base64.b64decode(payload[: len(payload) // 4 * 4])
+        with Image.open(io.BytesIO(head)) as picture:
+            width, height = picture.size
+    except (ValueError, OSError, Image.DecompressionBombError):
+        return None
+    return (width, height) if width > 0 and height > 0 else None
 
 
 def _check_sides(size: Size, model: ModelSpec, field: str, shown: str) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import random
 
 import pytest
+from PIL import Image
 
 from core.delivery import load_translator
 from core.errors import InvalidParameter
@@ -88,8 +91,31 @@ def test_aspect_ratio_keeps_the_default_area() -> None:
     assert abs(size.width / size.height - 16 / 9) < 0.05
     assert abs(size.width * size.height - 1024 * 1024) / (1024 * 1024) < 0.05
     rejects("aspect_ratio", aspect_ratio="0:1")
-    rejects("aspect_ratio", aspect_ratio="20:1")  # the short side would be under 512
+    extreme = rejects("aspect_ratio", aspect_ratio="20:1")  # the short side would be under 512
+    assert said(extreme).endswith("Allowed: ratios from 1:4 to 4:1 for Z-Image Turbo.")
     rejects("aspect_ratio", aspect_ratio="1:1", size="1024x1024")
+
+
+@pytest.mark.parametrize(
+    ("model", "ratio", "size"),
+    [
+        ("qwen", "16:9", "1664x928"),  # the default area is too wide: the largest that fits
+        ("qwen", "9:16", "928x1664"),
+        ("qwen", "1:1", "1328x1328"),
+        ("flux", "16:9", "1024x576"),
+        ("flux", "4:3", "1024x768"),
+        ("flux", "21:9", "1024x432"),
+        ("zit", "4:1", "2048x512"),
+    ],
+)
+def test_aspect_ratio_fits_the_models_limits(model: str, ratio: str, size: str) -> None:
+    fitted = check(model=model, aspect_ratio=ratio).size
+    assert str(fitted) == size
+    spec = CATALOG.find_model(model)
+    assert spec is not None and spec.min_side <= min(fitted.width, fitted.height)
+    assert max(fitted.width, fitted.height) <= spec.max_side
+    wide, high = (int(part) for part in ratio.split(":"))
+    assert abs(fitted.width / fitted.height - wide / high) < 0.05 * wide / high
 
 
 @pytest.mark.parametrize(
@@ -193,3 +219,21 @@ def test_invisible_and_control_characters_never_reach_modelscope() -> None:
     assert params.prompt == "a fox in[31m snow\nline two"
     assert check(prompt="cafe\u0301").prompt == "café"  # NFC: one character, as typed
     assert check(prompt="x" * 1999 + "\u200b" * 10).prompt == "x" * 1999  # length after cleaning
+
+
+def data_uri(width: int, height: int, kind: str = "PNG") -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 100, 50)).save(buffer, kind)
+    return f"data:image/{kind.lower()};base64,{base64.b64encode(buffer.getvalue()).decode()}"
+
+
+def test_an_edit_keeps_the_input_pictures_shape_unless_a_size_is_given() -> None:
+    assert str(check(model="qwen-edit", image_url=data_uri(400, 300)).size) == "1184x880"
+    assert str(check(model="qwen-edit", image_url=data_uri(300, 400, "JPEG")).size) == "880x1184"
+    panorama = check(model="kontext", image_url=data_uri(2000, 200)).size  # fitted, not refused
+    assert str(panorama) == "1024x96"
+    given = check(model="qwen-edit", image_url=data_uri(400, 300), size="512x512").size
+    assert str(given) == "512x512"
+    linked = check(model="qwen-edit", image_url="https://example.com/a.png").size
+    assert str(linked) == "1024x1024"  # a link is not fetched to learn its shape
+    assert str(check(model="qwen-edit", image_url=PNG_URI).size) == "1024x1024"  # no header
