@@ -194,11 +194,14 @@ class RequestRefused(ImagineError):
 
 
 class QuotaExceeded(RequestRefused):
-    """A daily budget (`scope`: user, chat or global) cannot pay for the request."""
+    """A daily budget (`scope`: user, member, chat or global) cannot pay for the request;
+    `resets_at` says when it comes back (a Phrase, or a time as text)."""
 
     key = "error.quota_exceeded"
 
-    def __init__(self, scope: str, used: float, limit: float, asked: float, resets_at: str) -> None:
+    def __init__(
+        self, scope: str, used: float, limit: float, asked: float, resets_at: object
+    ) -> None:
         self.scope = scope
         self.used = used
         self.limit = limit

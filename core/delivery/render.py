@@ -55,7 +55,9 @@ def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
         return translator.text(locale, "quota.exempt")
     lines = []
     for scope, used in view.used.items():
-        left = view.left[scope]
+        left = view.left.get(scope)
+        if scope == "member" and left is None:  # no per-member limit here: nothing to say
+            continue
         name = translator.text(locale, f"scope.{scope}")
         key = "quota.unlimited" if left is None else "quota.line"
         lines.append(

@@ -7,6 +7,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.errors import CooldownActive, QueueFull, QuotaExceeded
+from core.terms import Phrase
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,19 @@ class QuotaLimits:
         local = moment.astimezone(ZoneInfo(self.timezone))
         return datetime.combine(local.date() + timedelta(days=1), time(), local.tzinfo)
 
+    def reset_phrase(self, moment: datetime) -> Phrase:
+        """When quotas reset, unambiguous for readers anywhere: the local time with its UTC
+        offset, and how long until then ("00:00 UTC+8, in 5 h 20 min")."""
+        reset = self.resets_at(moment)
+        offset = reset.utcoffset() or timedelta()
+        hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
+        zone = f"UTC{'+' if offset >= timedelta() else '-'}{abs(hours)}"
+        zone += f":{abs(minutes):02d}" if minutes else ""
+        left = max(0, int((reset - moment).total_seconds()) // 60)
+        return Phrase(
+            "resets", time=reset.strftime("%H:%M"), zone=zone, hours=left // 60, minutes=left % 60
+        )
+
 
 @dataclass(frozen=True)
 class Admission:
@@ -48,9 +62,10 @@ class Admission:
     day: str
     now: float
     cost: float
-    resets_at: str
+    resets_at: Phrase
     exempt: bool
     user_limit: float | None
+    member_limit: float | None  # the user's own limit in this chat, counting this chat only
     chat_limit: float | None
     global_limit: float | None
     max_waiting: int
@@ -62,6 +77,7 @@ class Usage:
     """Cost units spent or reserved today, per scope."""
 
     user: float
+    member: float  # the user's spending in this chat
     chat: float
     global_: float
 
@@ -80,6 +96,7 @@ def check_admission(
             raise CooldownActive(left)
     for scope, used, limit in (
         ("user", usage.user, admission.user_limit),
+        ("member", usage.member, admission.member_limit),
         ("chat", usage.chat, admission.chat_limit),
         ("global", usage.global_, admission.global_limit),
     ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.jobs.job import Job
+from core.terms import Phrase
 
 
 @dataclass(frozen=True)
@@ -38,5 +39,5 @@ class QuotaView:
 
     used: dict[str, float]
     left: dict[str, float | None]
-    resets_at: str
+    resets_at: Phrase
     exempt: bool

@@ -12,7 +12,7 @@ from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX
 
-Limits = dict[str, float | None]  # per scope: user, chat, global
+Limits = dict[str, float | None]  # per scope: user, member, chat, global
 
 
 def new_jobs(
@@ -60,9 +60,10 @@ def admission_for(
         day=policy.limits.day_of(now),
         now=now.timestamp(),
         cost=cost,
-        resets_at=policy.limits.resets_at(now).strftime("%H:%M %Z"),
+        resets_at=policy.limits.reset_phrase(now),
         exempt=policy.is_admin(request.user),
         user_limit=limits["user"],
+        member_limit=limits["member"],
         chat_limit=limits["chat"],
         global_limit=limits["global"],
         max_waiting=policy.tier_for(request.user, request.roles).waiting,

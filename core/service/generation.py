@@ -175,12 +175,17 @@ class GenerationService:
         now = self._clock.now()
         limits = await self._rules.limits(chat)
         usage = await self._store.usage(user, chat, self._policy.limits.day_of(now))
-        used = {"user": usage.user, "chat": usage.chat, "global": usage.global_}
+        used = {
+            "user": usage.user,
+            "member": usage.member,
+            "chat": usage.chat,
+            "global": usage.global_,
+        }
         left = {
             scope: None if limit is None else max(0.0, limit - used[scope])
             for scope, limit in limits.items()
         }
-        resets = self._policy.limits.resets_at(now).isoformat(timespec="minutes")
+        resets = self._policy.limits.reset_phrase(now)
         return QuotaView(used, left, resets, self._policy.is_admin(user))
 
     @worded

@@ -102,11 +102,14 @@ class CommunityRules:
         return merged
 
     async def limits(self, chat: str) -> dict[str, float | None]:
-        """Daily limits per scope for members of `chat` (its own settings win)."""
+        """Daily limits per scope for members of `chat`: the bot's per-user limit (all chats
+        together), the chat's own per-member limit (this chat only), the chat's budget (its
+        own, else the bot's), and the bot's total."""
         own, limits = await self.chat_settings(chat), self._policy.limits
         member, budget = own.get("member_daily"), own.get("daily_budget")
         return {
-            "user": float(member) if isinstance(member, int | float) else limits.user_daily,
+            "user": limits.user_daily,
+            "member": float(member) if isinstance(member, int | float) else None,
             "chat": float(budget) if isinstance(budget, int | float) else limits.chat_daily,
             "global": limits.global_daily,
         }

@@ -197,8 +197,10 @@ class SqliteStore:
 async def _usage(db: aiosqlite.Connection, user: str, chat: str, day: str) -> Usage:
     base = "SELECT COALESCE(SUM(cost), 0) FROM jobs WHERE day = ? AND quota_state IN "
     counted, spent = base + "(?, ?)", base + "(?, ?, ?)"
+    both = " AND user_key = ? AND chat_key = ?"
     return Usage(
         user=float(await _scalar(db, counted + " AND user_key = ?", (day, *COUNTED, user)) or 0),
+        member=float(await _scalar(db, counted + both, (day, *COUNTED, user, chat)) or 0),
         chat=float(await _scalar(db, counted + " AND chat_key = ?", (day, *COUNTED, chat)) or 0),
         global_=float(await _scalar(db, spent, (day, *SPENT)) or 0),
     )

@@ -3,11 +3,12 @@ admit a request at the same moment never both spend the last unit of a quota.
 
 Layout under the prefix P (ARGV[1]): `P job:<id>` a hash (the job's JSON in `data` and the
 fields the scripts need), `P usage:<day>` a hash of spent cost units (`user:<key>`,
-`chat:<key>`, `global`, `token:<label>`), `P user:<key>` and `P batch:<id>` sorted sets of
-job ids by creation time, `P waiting:<key>` the user's queued job ids in arrival order
-(`P seq` numbers arrivals; `P waiters` names the users who have any), `P open` what a
-restart resumes and `P terminal` what a purge may take, both by creation time. The shared
-queue (_queue_scripts.py) admits from the waiting sets: the job rows are the queue.
+`member:<chat>/<user>`, `chat:<key>`, `global`, `token:<label>`), `P user:<key>` and `P
+batch:<id>` sorted sets of job ids by creation time, `P waiting:<key>` the user's queued job
+ids in arrival order (`P seq` numbers arrivals; `P waiters` names the users who have any),
+`P open` what a restart resumes and `P terminal` what a purge may take, both by creation
+time. The shared queue (_queue_scripts.py) admits from the waiting sets: the job rows are
+the queue.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ local function contribute(sign, job)
   local delta = tostring(sign * cost)
   if counted(job.quota) then
     redis.call('HINCRBYFLOAT', key, 'user:' .. job.user, delta)
+    redis.call('HINCRBYFLOAT', key, 'member:' .. job.chat .. '/' .. job.user, delta)
     redis.call('HINCRBYFLOAT', key, 'chat:' .. job.chat, delta)
   end
   if spent(job.quota) then
@@ -115,31 +117,33 @@ local function write(job)
 end
 """.replace("__FIELDS__", ", ".join(f"'{name}'" for name in JOB_FIELDS))
 
-# ARGV: prefix, user, chat, day, now, cost, exempt, user_limit, chat_limit, global_limit,
-# max_waiting, cooldown, then the jobs. Answers {'ok'} or {'refused', waiting, last created,
-# used by user, chat, global}: the caller names the reason with `check_admission`.
+# ARGV: prefix, user, chat, day, now, cost, exempt, user_limit, member_limit, chat_limit,
+# global_limit, max_waiting, cooldown, then the jobs. Answers {'ok'} or {'refused', waiting,
+# last created, used by user, member, chat, global}: the caller names the reason with
+# `check_admission`.
 ADD_JOBS = (
     COMMON
     + """
 local user, chat, day = ARGV[2], ARGV[3], ARGV[4]
 local now, cost, exempt = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7] == '1'
-local max_waiting, cooldown = tonumber(ARGV[11]), tonumber(ARGV[12])
+local max_waiting, cooldown = tonumber(ARGV[12]), tonumber(ARGV[13])
 local waiting = redis.call('ZCARD', P .. 'waiting:' .. user)
 local last = redis.call('ZREVRANGE', P .. 'user:' .. user, 0, 0, 'WITHSCORES')[2]
-local used = redis.call('HMGET', P .. 'usage:' .. day, 'user:' .. user, 'chat:' .. chat, 'global')
+local used = redis.call('HMGET', P .. 'usage:' .. day, 'user:' .. user,
+                       'member:' .. chat .. '/' .. user, 'chat:' .. chat, 'global')
 local refused = {'refused', tostring(waiting), last or '', used[1] or '0', used[2] or '0',
-                 used[3] or '0'}
+                 used[3] or '0', used[4] or '0'}
 if waiting + 1 > max_waiting then return refused end
 if not exempt then
   if last and cooldown > 0 and tonumber(last) + cooldown - now > 0 then return refused end
-  for i = 1, 3 do
+  for i = 1, 4 do
     local limit = ARGV[7 + i]
     if limit ~= '' and tonumber(used[i] or '0') + cost > tonumber(limit) + 1e-9 then
       return refused
     end
   end
 end
-for first = 13, #ARGV, #FIELDS do write(read_job(first)) end
+for first = 14, #ARGV, #FIELDS do write(read_job(first)) end
 return {'ok'}
 """
 )

@@ -75,7 +75,12 @@ class RedisStore:
         await self._redis.aclose()
 
     async def add_jobs(self, jobs: Sequence[Job], admission: Admission) -> None:
-        limits = (admission.user_limit, admission.chat_limit, admission.global_limit)
+        limits = (
+            admission.user_limit,
+            admission.member_limit,
+            admission.chat_limit,
+            admission.global_limit,
+        )
         args: list[Any] = [
             self._prefix,
             admission.user,
@@ -93,8 +98,8 @@ class RedisStore:
         answer = await self._add(args=args)
         if answer[0] == "ok":
             return
-        waiting, last, user, chat, global_ = answer[1:]
-        usage = Usage(float(user), float(chat), float(global_))
+        waiting, last, *used = answer[1:]
+        usage = Usage(*(float(value) for value in used))
         check_admission(admission, usage, int(waiting), float(last) if last else None)
         raise AdmissionMismatch(f"refused, but check_admission allows it: {answer}")
 
@@ -168,10 +173,9 @@ class RedisStore:
         return sorted(jobs, key=lambda job: (-job.created_at, job.id))
 
     async def usage(self, user: str, chat: str, day: str) -> Usage:
-        fields = (f"user:{user}", f"chat:{chat}", "global")
+        fields = (f"user:{user}", f"member:{chat}/{user}", f"chat:{chat}", "global")
         values = await answer(self._redis.hmget(self.key("usage", day), list(fields)))
-        user_used, chat_used, global_used = (float(value or 0) for value in values)
-        return Usage(user_used, chat_used, global_used)
+        return Usage(*(float(value or 0) for value in values))
 
     async def token_usage(self, day: str) -> dict[str, float]:
         spent = {

@@ -42,6 +42,14 @@ class TelegramWorld:
         return self.send(self.api.command(chat, user, text, **extra))
 
 
+async def reply_to(world: TelegramWorld, text: str, **extra: Any) -> str:
+    """The text of the next message the bot sends after `text` is sent."""
+    before = len(world.api.named("sendMessage"))
+    world.imagine(text, **extra)
+    calls = await world.api.wait_for("sendMessage", before + 1)
+    return str(calls[before].params["text"])
+
+
 @contextlib.asynccontextmanager
 async def telegram_world(
     sim: Simulator,

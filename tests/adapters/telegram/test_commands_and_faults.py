@@ -18,16 +18,16 @@ from core.jobs.quotas import Admission, QuotaLimits, Usage
 from core.secret import Secret
 from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram, Fault
-from tests.adapters.telegram.harness import ALICE, BOB, BOT_TOKEN, GROUP, telegram_world
+from tests.adapters.telegram.harness import (
+    ALICE,
+    BOB,
+    BOT_TOKEN,
+    GROUP,
+    reply_to,
+    telegram_world,
+)
 
 pytestmark = pytest.mark.timeout(90)
-
-
-async def reply_to(world, text: str, **extra) -> str:  # type: ignore[no-untyped-def]
-    before = len(world.api.named("sendMessage"))
-    world.imagine(text, **extra)
-    calls = await world.api.wait_for("sendMessage", before + 1)
-    return str(calls[before].params["text"])
 
 
 async def test_information_commands(simulator, session, tmp_path: Path) -> None:

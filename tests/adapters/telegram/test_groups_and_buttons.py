@@ -15,7 +15,7 @@ from telegram import Message
 from adapters.telegram.edits import _asked_job
 from core.jobs.job import JobState
 from tests.adapters.telegram.fake_api import BOT
-from tests.adapters.telegram.harness import ALICE, BOB, GROUP, telegram_world
+from tests.adapters.telegram.harness import ALICE, BOB, GROUP, reply_to, telegram_world
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,9 +48,25 @@ async def test_the_groups_budget_applies(simulator, session, tmp_path: Path) -> 
         world.imagine("/imagine a dog", chat=GROUP, user=ALICE)
         await world.api.wait_for("sendPhoto")
         world.imagine("/imagine a cat", chat=GROUP, user=BOB)
-        refusal = await world.api.wait_text("editMessageText", "This chat's daily quota")
+        refusal = await world.api.wait_text("editMessageText", "The daily quota shared here")
         assert "1 of 1 used" in refusal.params["text"]
         assert simulator.stats.accepted == 1
+
+
+async def test_a_member_limit_counts_only_what_was_made_in_that_group(
+    simulator, session, tmp_path: Path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.api.admins.add((GROUP, BOB))
+        assert "1 cost units" in await reply_to(world, "/memberlimit 1", chat=GROUP, user=BOB)
+        world.imagine("/imagine a dog", chat=ALICE, user=ALICE)  # in private first
+        await world.api.wait_for("sendPhoto")
+        world.imagine("/imagine a cat", chat=GROUP, user=ALICE)
+        await world.api.wait_for("sendPhoto", 2)  # the group counts the group only
+        quota = await reply_to(world, "/quota", chat=GROUP, user=ALICE)
+        assert "You: 2 used today, 18 left\nYou, here: 1 used today, 0 left" in quota
+        world.imagine("/imagine a bird", chat=GROUP, user=ALICE)
+        await world.api.wait_text("editMessageText", "Your daily quota here cannot cover this")
 
 
 async def test_a_captioned_photo_is_edited_as_a_data_uri(simulator, session, tmp_path) -> None:

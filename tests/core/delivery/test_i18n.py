@@ -67,8 +67,8 @@ def test_unknown_keys_and_missing_values_degrade_gently() -> None:
 
 def test_terms_inside_messages_are_translated() -> None:
     error = errors.QuotaExceeded("chat", used=10, limit=10, asked=1, resets_at="00:00")
-    assert TRANSLATOR.error("en", error).startswith("This chat's daily quota cannot cover this")
-    assert TRANSLATOR.error("zh", error).startswith("本群每日额度不足")
+    assert TRANSLATOR.error("en", error).startswith("The daily quota shared here cannot cover")
+    assert TRANSLATOR.error("zh", error).startswith("这里共享的每日额度不够这次使用")
 
 
 def _named_in_code(kind: str) -> set[str]:

@@ -7,6 +7,7 @@ from core.delivery.render import event_text, queue_text, quota_text
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import JobState
 from core.service.generation import QueueState, QuotaView
+from core.terms import Phrase
 from tests.core.stores.test_contract import job as stored_job
 
 TRANSLATOR = load_translator()
@@ -42,17 +43,26 @@ def test_each_event_in_both_languages() -> None:
 
 
 def test_quota_and_queue_views() -> None:
+    resets = Phrase("resets", time="00:00", zone="UTC+8", hours=5, minutes=20)
     view = QuotaView(
-        {"user": 3.0, "chat": 3.0, "global": 40.0},
-        {"user": 17.0, "chat": None, "global": 140.0},
-        "2026-11-22T00:00+08:00",
+        {"user": 3.0, "member": 1.0, "chat": 3.0, "global": 40.0},
+        {"user": 17.0, "member": None, "chat": None, "global": 140.0},
+        resets,
         False,
     )
     assert quota_text(TRANSLATOR, "en", view).splitlines() == [
         "You: 3 used today, 17 left",
-        "This chat: 3 used today, no limit",
+        "Everyone here: 3 used today, no limit",
         "The bot: 40 used today, 140 left",
-        "Resets at 2026-11-22T00:00+08:00.",
+        "Quotas reset at 00:00 UTC+8 (in 5 h 20 min).",
+    ]
+    limited = dataclasses.replace(view, left={**view.left, "member": 1.0})
+    assert quota_text(TRANSLATOR, "zh", limited).splitlines() == [
+        "你：今日已用 3，剩余 17",
+        "你在这里：今日已用 1，剩余 1",
+        "这里所有人：今日已用 3，不限额",
+        "机器人：今日已用 40，剩余 140",
+        "额度将于 00:00（UTC+8，5 小时 20 分钟后）重置。",
     ]
     assert quota_text(TRANSLATOR, "zh", dataclasses.replace(view, exempt=True)) == (
         "你是管理员：不受额度限制。"

@@ -111,7 +111,7 @@ async def test_concurrent_submits_never_spend_past_the_limit(simulator, session,
         )
         refused = [r for r in results if isinstance(r, QuotaExceeded)]
         assert len(refused) == 9 and all(r.scope == "user" for r in refused)
-        assert refused[0].left == 0 and refused[0].resets_at.startswith("00:00")
+        assert refused[0].left == 0 and refused[0].resets_at.params["time"] == "00:00"
         await h.finals(3)
 
 
@@ -282,13 +282,25 @@ async def test_admins_are_exempt_and_chats_have_their_own_budget(
     async with running_core(simulator, session, tmp_path, rules) as h:
         (job,) = (await h.core.service.submit(request(user="42"))).jobs
         assert job.quota_state is QuotaState.EXEMPT
-        with pytest.raises(QuotaExceeded):
+        with pytest.raises(QuotaExceeded) as caught:
             await h.core.service.submit(request())
-        await h.core.rules.set_chat_settings("tg:-100", member_daily=2, daily_budget=2)
+        assert caught.value.scope == "user"  # the bot's per-user limit holds in every chat
+
+
+async def test_a_member_limit_counts_that_chat_only(simulator, session, tmp_path) -> None:
+    rules = Policy(limits=QuotaLimits(user_daily=5.0), admins=frozenset({"tg:42"}))
+    async with running_core(simulator, session, tmp_path, rules) as h:
+        await h.core.service.submit(request(user="42"))  # an admin: spends the account only
+        await h.core.service.submit(request(chat="1"))  # in private
+        await h.core.rules.set_chat_settings("tg:-100", member_daily=2, daily_budget=3)
         await h.core.service.submit(request())
+        await h.core.service.submit(request())
+        with pytest.raises(QuotaExceeded) as caught:
+            await h.core.service.submit(request())
+        assert (caught.value.scope, caught.value.used) == ("member", 2.0)
         view = await h.core.service.quota("tg:1", "tg:-100")
-        # The admin's job is exempt from limits but spends the account: it counts globally.
-        assert view.left == {"user": 1.0, "chat": 1.0, "global": 178.0}
+        assert view.left == {"user": 2.0, "member": 0.0, "chat": 1.0, "global": 176.0}
+        await h.core.service.submit(request(chat="-200"))  # another group: its own count
 
 
 async def test_queue_state_and_priority_tiers(simulator, session, tmp_path: Path) -> None:

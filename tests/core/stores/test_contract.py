@@ -16,6 +16,7 @@ from core.requests.params import GenerationParams, LoraWeight, Size
 from core.stores import Store
 from core.stores.redis import RedisStore, RoleTaken
 from core.stores.sqlite import SqliteStore
+from core.terms import Phrase
 
 DAY = "2026-11-21"
 PARAMS = GenerationParams(
@@ -77,6 +78,7 @@ def admission(
 ) -> Admission:
     values: dict[str, object] = {
         "user_limit": 10.0,
+        "member_limit": None,
         "chat_limit": 30.0,
         "global_limit": 100.0,
         "max_waiting": 5,
@@ -84,7 +86,8 @@ def admission(
         "exempt": False,
         **limits,
     }
-    return Admission(user=user, chat=chat, day=DAY, now=now, cost=cost, resets_at="00:00", **values)  # type: ignore[arg-type]
+    reset = Phrase("resets", time="00:00")
+    return Admission(user=user, chat=chat, day=DAY, now=now, cost=cost, resets_at=reset, **values)  # type: ignore[arg-type]
 
 
 async def test_a_job_round_trips(store: Store) -> None:
@@ -128,8 +131,20 @@ async def test_usage_counts_reserved_and_committed_per_scope(store: Store) -> No
     exempt = job(user="tg:9", cost=3, quota_state=QuotaState.EXEMPT)
     await store.add_jobs([refunded, exempt], admission(max_waiting=10, exempt=True))
     usage = await store.usage("tg:1", "tg:-100", DAY)
-    assert (usage.user, usage.chat, usage.global_) == (2.0, 3.0, 6.5)
+    assert (usage.user, usage.member, usage.chat, usage.global_) == (2.0, 2.0, 3.0, 6.5)
     assert (await store.usage("tg:1", "tg:-100", "2026-11-22")).global_ == 0
+
+
+async def test_a_members_usage_counts_that_chat_only(store: Store) -> None:
+    await store.add_jobs([job(chat="tg:1", cost=2)], admission(chat="tg:1", cost=2))
+    await store.add_jobs([job(chat="tg:-100", cost=1)], admission(cost=1))
+    here = await store.usage("tg:1", "tg:-100", DAY)
+    assert (here.user, here.member) == (3.0, 1.0)
+    assert (await store.usage("tg:1", "tg:-200", DAY)).member == 0
+    await store.add_jobs([job()], admission(member_limit=2.0))  # 1 + 1 within 2 here
+    with pytest.raises(QuotaExceeded) as caught:
+        await store.add_jobs([job()], admission(member_limit=2.0))
+    assert (caught.value.scope, caught.value.used) == ("member", 2.0)
 
 
 async def test_token_usage_includes_admins_jobs(store: Store) -> None:
@@ -148,6 +163,7 @@ async def test_token_usage_includes_admins_jobs(store: Store) -> None:
     ("limits", "error", "scope"),
     [
         ({"user_limit": 2.0}, QuotaExceeded, "user"),
+        ({"member_limit": 2.0}, QuotaExceeded, "member"),
         ({"chat_limit": 2.0}, QuotaExceeded, "chat"),
         ({"global_limit": 2.0}, QuotaExceeded, "global"),
         ({"max_waiting": 2}, QueueFull, None),
