@@ -15,10 +15,10 @@ from adapters.discord.keyboards import result_view
 from adapters.discord.replies import clip
 from adapters.discord.target import DiscordTarget
 from core.clock import Clock
-from core.delivery import Translator, caption, event_text
+from core.delivery import Translator, batch_summary, caption, event_text
 from core.errors import DeliveryRefused
 from core.images import FitRules, ImageWorkers
-from core.jobs import EventKind, Job, JobEvent
+from core.jobs import BatchState, EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.discord")
 
@@ -51,15 +51,23 @@ class DiscordNotifier:
     async def _notify(self, event: JobEvent) -> None:
         job, target, batch = event.job, DiscordTarget.decode(event.job.reply_target), event.batch
         if batch is not None:  # a final event of a job of several images
-            if event.kind is not EventKind.SUCCEEDED:
-                await self._status(target, event_text(self._t, event))
-            if batch.send and batch.made:
-                await self._send(list(batch.made), target)
+            await self._batch_event(event, batch, target)
         elif event.kind is EventKind.SUCCEEDED:
             await self._send([job], target)
         elif event.kind.final:
             await self._final_words(job, target, event_text(self._t, event))
         else:
+            await self._status(target, event_text(self._t, event))
+
+    async def _batch_event(self, event: JobEvent, batch: BatchState, target: DiscordTarget) -> None:
+        """At the batch's last end, its images with a word on any that failed (and why);
+        before it, a failure is said at once (and again at the end)."""
+        summary = batch_summary(self._t, batch) if batch.failed else ""
+        if batch.send and batch.made:
+            await self._send(list(batch.made), target, summary)
+        elif batch.send:
+            await self._final_words(event.job, target, summary)
+        elif event.kind is not EventKind.SUCCEEDED:
             await self._status(target, event_text(self._t, event))
 
     async def _status(self, target: DiscordTarget, text: str) -> None:
@@ -84,13 +92,14 @@ class DiscordNotifier:
                     raise
         await self._post_later(job, target, content=f"<@{target.user_id}> {text}")
 
-    async def _send(self, jobs: list[Job], target: DiscordTarget) -> None:
+    async def _send(self, jobs: list[Job], target: DiscordTarget, note: str = "") -> None:
+        """The images, with `note` (what a batch is missing) above them."""
         if self._alive(target):
             files, embeds = await self._result(jobs, target.size_limit)
             try:
                 await self._webhook(target).edit_message(
                     target.message_id,
-                    content="",
+                    content=clip(note),
                     attachments=files,
                     embeds=embeds,
                     view=result_view(self._t, jobs),
@@ -100,7 +109,8 @@ class DiscordNotifier:
                 if error.status not in GONE:
                     raise
                 log.info("job %s: the response is gone, posting a message instead", jobs[0].id)
-        await self._post_later(jobs[0], target, jobs=jobs)
+        content = f"<@{target.user_id}> {note}" if note else ""
+        await self._post_later(jobs[0], target, content, jobs)
 
     async def _post_later(
         self, job: Job, target: DiscordTarget, content: str = "", jobs: list[Job] | None = None

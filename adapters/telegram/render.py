@@ -14,7 +14,7 @@ from telegram.ext import ExtBot
 from adapters.telegram import PLATFORM, keyboards
 from adapters.telegram.ratelimit import Hint, Priority
 from adapters.telegram.target import ReplyTarget
-from core.delivery import Translator, caption, event_text
+from core.delivery import Translator, batch_summary, caption, event_text
 from core.errors import DeliveryRefused
 from core.images import FitRules, ImageWorkers
 from core.jobs import BatchState, Committed, EventKind, Job, JobEvent
@@ -52,17 +52,27 @@ class TelegramNotifier:
             raise
 
     async def _notify(self, event: JobEvent, target: ReplyTarget) -> None:
-        batch, done = event.batch, event.delivered
-        if event.kind is EventKind.SUCCEEDED and batch is None:
-            await self._send_single(event.job, target, done)
-            return
-        if event.kind is not EventKind.SUCCEEDED:
+        if event.batch is not None:
+            await self._batch_event(event, event.batch, target)
+        elif event.kind is EventKind.SUCCEEDED:
+            await self._send_single(event.job, target, event.delivered)
+        else:
             priority = _PRIORITY.get(event.kind, Priority.RESULT)
             await self.show_status(target, event_text(self._translator, event), priority)
-        elif batch is not None and not batch.send:
+
+    async def _batch_event(self, event: JobEvent, batch: BatchState, target: ReplyTarget) -> None:
+        """One image of several ended: at the last, the images, and a status that says what
+        was made and why any other was not; before it, how far the batch has got."""
+        if batch.send:
+            if batch.made:
+                await self._send_batch(batch, target, event.delivered)
+            if batch.failed:
+                summary = batch_summary(self._translator, batch)
+                await self.show_status(target, summary, Priority.RESULT)
+        elif event.kind is EventKind.SUCCEEDED:
             await self._show_partial(event.job, batch, target)
-        if batch is not None and batch.send and batch.made:
-            await self._send_batch(batch, target, done)
+        else:  # said now, and again in the summary, since the next progress replaces it
+            await self.show_status(target, event_text(self._translator, event), Priority.RESULT)
 
     async def show_status(
         self, target: ReplyTarget, text: str, priority: Priority = Priority.ANSWER

@@ -7,6 +7,7 @@ from core.delivery.i18n import DEFAULT_LOCALE, Translator, load_translator, norm
 from core.delivery.notifiers import MemoryNotifier, PlatformNotifiers
 from core.delivery.progress import ProgressThrottle
 from core.delivery.render import (
+    batch_summary,
     cancel_text,
     caption,
     details_text,
@@ -28,6 +29,7 @@ __all__ = [
     "Press",
     "ProgressThrottle",
     "Translator",
+    "batch_summary",
     "button_id",
     "cancel_text",
     "caption",

@@ -29,9 +29,10 @@ class BatchDelivery:
         async with self._locks[batch]:
             jobs = [job if j.id == job.id else j for j in await self._load(batch)]
             made = tuple(j for j in jobs if j.state in FINISHED_WELL)
+            failed = tuple(j for j in jobs if j.state.terminal and j.state is not JobState.DONE)
             ended = all(j.state.terminal or j.state in FINISHED_WELL for j in jobs)
             send = ended and batch not in self._sent
-            await deliver(BatchState(made, len(jobs), send))
+            await deliver(BatchState(made, len(jobs), send, failed))
             if send:
                 self._sent[batch] = None
                 if len(self._sent) > self._remember:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from core.delivery.i18n import Translator
-from core.jobs.events import EventKind, JobEvent
-from core.jobs.job import Job
+from core.jobs.events import BatchState, EventKind, JobEvent
+from core.jobs.job import Job, JobState
 from core.jobs.views import DefaultsChange, QueueState, QuotaView
 from core.requests.catalog import Catalog
 from core.terms import ModelId
@@ -44,6 +44,30 @@ def caption(translator: Translator, job: Job) -> str:
         seed=job.params.seed,
         seconds=seconds,
     )
+
+
+def batch_summary(translator: Translator, batch: BatchState) -> str:
+    """The last word on a batch: how many images were made, and why each other one was not
+    (with its number and seed, so the user can ask for it again)."""
+    locale = (batch.made or batch.failed)[0].locale
+    lines = [translator.text(locale, "batch.summary", made=len(batch.made), total=batch.total)]
+    for job in batch.failed:
+        failed = job.state is JobState.FAILED
+        reason = (
+            failure_reason(translator, job)
+            if failed
+            else translator.text(locale, "event.cancelled")
+        )
+        lines.append(
+            translator.text(
+                locale,
+                "batch.missing",
+                number=job.batch_index + 1,
+                seed=job.params.seed,
+                reason=reason,
+            )
+        )
+    return "\n".join(lines)
 
 
 def failure_reason(translator: Translator, job: Job) -> str:

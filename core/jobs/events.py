@@ -31,12 +31,14 @@ class EventKind(StrEnum):
 @dataclass(frozen=True)
 class BatchState:
     """On the final event of a job of a request for several images (`count` > 1): the
-    batch's images made so far, in the request's order, and whether to send them now (the
-    batch's last job ended; said once per batch)."""
+    batch's images made so far and those that ended without one (failed or cancelled), each
+    in the request's order, and whether to send them now (the batch's last job ended; said
+    once per batch)."""
 
     made: tuple[Job, ...]
     total: int
     send: bool
+    failed: tuple[Job, ...] = ()
 
 
 Committed = Callable[[], Awaitable[None]]

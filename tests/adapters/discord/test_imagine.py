@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 
 from adapters.discord.who import Places
+from bot.simulator import Fault as SimFault
 from bot.simulator import Simulator, Timing
 from core.jobs.policy import Policy
 from core.jobs.quotas import QuotaLimits
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
-from tests.adapters.discord.payloads import CHANNEL, OTHER_CHANNEL, options
+from tests.adapters.discord.payloads import ALICE, CHANNEL, OTHER_CHANNEL, options
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -137,6 +138,23 @@ async def test_count_gives_one_message_with_every_image(
         assert rows[0] == ["🔁 Reroll 1", "✏️ Edit 1", "ℹ️ Details 1"]
         assert rows[-1] == ["🗑 Delete"] and len(rows) == 4
         assert len(world.fake.deliveries()) == 1 and simulator.stats.accepted == 3
+
+
+async def test_a_batch_says_which_image_failed_and_why(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    simulator.faults.add(SimFault("task", "fail", message="inappropriate content"))
+    async with discord_world(simulator, session, tmp_path) as world:
+        sent = await world.fake.command("imagine", options=options(prompt="tiles", count=3))
+        result = await result_of(world, sent)
+        assert len(result["attachments"]) == 2 and len(result["embeds"]) == 2
+        await world.core.scheduler.wait_idle()
+        history = await world.core.service.history(f"discord:{ALICE}")
+        (failed,) = [job for job in history if job.error_key]
+        assert result["content"] == (
+            f"2 of 3 images made.\nImage {failed.batch_index + 1} (seed {failed.params.seed}): "
+            "ModelScope refused to make this image: inappropriate content"
+        )
 
 
 async def test_an_upload_limit_smaller_than_the_image_is_respected(

@@ -133,7 +133,29 @@ async def test_a_batch_with_a_failure_still_delivers_what_it_made(
         simulator.faults.add(SimFault("task", "fail", message="inappropriate content"))
         (photo,) = await world.api.wait_for("sendPhoto")  # the one image, not a 1-item album
         assert photo.params["caption"].startswith("a kite")
-        await world.api.wait_text("editMessageText", "No image this time")
+        await world.api.wait_text("editMessageText", "1 of 2 images made.\nImage ")
         await world.core.scheduler.wait_idle()
         assert world.api.named("sendMediaGroup") == []
         assert simulator.stats.accepted == 2
+
+
+async def test_a_batchs_last_status_says_what_was_made_and_what_failed(
+    simulator, session, tmp_path
+) -> None:
+    simulator.faults.add(SimFault("task", "fail", message="inappropriate content"))
+    async with telegram_world(simulator, session, tmp_path) as world:
+        world.imagine("/imagine a kite --n 3 --seed 10")
+        await world.api.wait_for("sendMediaGroup")
+        await world.core.scheduler.wait_idle()
+        (failed,) = [
+            j for j in await world.core.service.history(f"telegram:{ALICE}") if j.error_key
+        ]
+        edits = world.api.named("editMessageText")  # all of the one status message
+        assert len({c.params["message_id"] for c in edits}) == 1
+        number, seed = failed.batch_index + 1, failed.params.seed
+        assert edits[-1].params["text"] == (
+            "2 of 3 images made.\n"
+            f"Image {number} (seed {seed}): ModelScope refused to make this image: "
+            "inappropriate content"
+        )
+        assert world.api.named("deleteMessage") == []  # the status stays: it says what is missing
