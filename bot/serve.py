@@ -144,10 +144,8 @@ async def enqueue(args: argparse.Namespace) -> int:
         return EXIT_CONFIG if isinstance(error, ConfigurationError) else EXIT_USAGE
     for job in receipt.jobs:
         print(job.id)
-    print(
-        f"queued at position {receipt.position}; events go to {events_path(settings)}",
-        file=sys.stderr,
-    )
+    places = ", ".join(map(str, receipt.positions or (receipt.position,)))
+    print(f"queued at position {places}; events go to {events_path(settings)}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -50,6 +50,8 @@ class DiscordNotifier:
 
     async def _notify(self, event: JobEvent) -> None:
         job, target, batch = event.job, DiscordTarget.decode(event.job.reply_target), event.batch
+        if event.kind is EventKind.QUEUED and job.batch_index > 0:
+            return  # a batch has one status: it shows its first image's place
         if batch is not None:  # a final event of a job of several images
             await self._batch_event(event, batch, target)
         elif event.kind is EventKind.SUCCEEDED:

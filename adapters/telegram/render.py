@@ -52,6 +52,8 @@ class TelegramNotifier:
             raise
 
     async def _notify(self, event: JobEvent, target: ReplyTarget) -> None:
+        if event.kind is EventKind.QUEUED and event.job.batch_index > 0:
+            return  # a batch has one status: it shows its first image's place
         if event.batch is not None:
             await self._batch_event(event, event.batch, target)
         elif event.kind is EventKind.SUCCEEDED:

@@ -7,7 +7,7 @@ from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
 from core.jobs.views import DefaultsChange, QueueState, QuotaView
 from core.requests.catalog import Catalog
-from core.terms import ModelId
+from core.terms import ModelId, Phrase
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:
@@ -15,7 +15,7 @@ def event_text(translator: Translator, event: JobEvent) -> str:
     job, locale = event.job, event.job.locale
     kind = event.kind
     if kind is EventKind.QUEUED:
-        wait = round(event.estimate or 0)
+        wait = _about("about_wait", event.estimate)
         return translator.text(locale, "event.queued", position=event.position, wait=wait)
     if kind is EventKind.PROGRESS:
         status = translator.text(locale, f"status.{event.status}") if event.status else ""
@@ -24,7 +24,7 @@ def event_text(translator: Translator, event: JobEvent) -> str:
             "event.progress",
             status=status,
             elapsed=round(event.elapsed or 0),
-            left=round(event.estimate or 0),
+            left=_about("about_left", event.estimate),
         )
     if kind is EventKind.SUCCEEDED:
         return caption(translator, job)
@@ -99,8 +99,17 @@ def queue_text(translator: Translator, locale: str, state: QueueState) -> str:
         waiting=state.waiting,
         running=state.running,
         positions=positions,
-        wait=round(state.estimated_wait),
+        wait=_about("about_wait_sentence", state.estimated_wait),
     )
+
+
+def _about(key: str, seconds: float | None) -> Phrase | str:
+    """'(about 40 s)', '(about 3 min)'; nothing at all without an estimate."""
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return Phrase(key, time=Phrase("seconds", n=max(1, round(seconds))))
+    return Phrase(key, time=Phrase("minutes", n=round(seconds / 60)))
 
 
 def history_text(translator: Translator, locale: str, jobs: list[Job]) -> str:

@@ -14,7 +14,8 @@ class Receipt:
 
     jobs: tuple[Job, ...]
     position: int
-    estimated_wait: float
+    estimated_wait: float | None  # None: nothing measured to estimate from
+    positions: tuple[int, ...] = ()  # each job's place in line
 
 
 @dataclass(frozen=True)
@@ -22,7 +23,7 @@ class QueueState:
     waiting: int
     running: int
     your_positions: tuple[int, ...]
-    estimated_wait: float
+    estimated_wait: float | None  # None: nothing of yours waits, or nothing was measured
 
 
 @dataclass(frozen=True)

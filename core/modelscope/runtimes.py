@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 
 RUNNING = (TaskStatus.RUNNING, TaskStatus.PROCESSING)
-DEFAULT_SECONDS = 20.0  # a workload's total until one of its tasks has finished
 SMOOTHING = 0.1
 REMEMBER = 10_000  # tasks followed at once (one abandoned without an end is forgotten)
 
@@ -91,14 +90,8 @@ class TaskTrack:
 class RunTimes:
     """Per workload, the run and total `Spread`s; per task being polled, its `TaskTrack`."""
 
-    def __init__(
-        self,
-        smoothing: float = SMOOTHING,
-        default_seconds: float = DEFAULT_SECONDS,
-        remember: int = REMEMBER,
-    ) -> None:
+    def __init__(self, smoothing: float = SMOOTHING, remember: int = REMEMBER) -> None:
         self._smoothing = smoothing
-        self._default = default_seconds
         self._remember = remember
         self._runs: dict[str, Spread] = {}
         self._totals: dict[str, Spread] = {}
@@ -125,18 +118,26 @@ class RunTimes:
         """The workload's run times, if any task of it finished."""
         return self._runs.get(workload)
 
-    def expected(self, workload: str) -> float:
-        """Seconds from a task's submit to its end."""
+    def expected(self, workload: str) -> float | None:
+        """Seconds from a task's submit to its end; None until one of the workload's tasks
+        finished (a guess is not an estimate)."""
         total = self._totals.get(workload)
-        return total.expected if total is not None else self._default
+        return total.expected if total is not None else None
 
-    def left(self, workload: str, elapsed: float) -> float:
-        return max(0.0, self.expected(workload) - elapsed)
+    def left(self, workload: str, elapsed: float) -> float | None:
+        """Seconds still to wait for a task `elapsed` seconds after its submit; None when
+        nothing was measured, or it already took longer than expected."""
+        expected = self.expected(workload)
+        if expected is None or elapsed >= expected:
+            return None
+        return expected - elapsed
 
-    def typical(self) -> float:
-        """A task's seconds over every workload seen (the default before any)."""
+    def typical(self, workload: str | None = None) -> float | None:
+        """A task's seconds: of `workload` when one of its tasks finished, else the mean over
+        every workload measured; None before any task finished."""
+        own = self.expected(workload) if workload else None
         totals = [spread.expected for spread in self._totals.values()]
-        return sum(totals) / len(totals) if totals else self._default
+        return own or (sum(totals) / len(totals) if totals else None)
 
     @property
     def tracked(self) -> int:

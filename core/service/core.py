@@ -104,6 +104,7 @@ class Core:
             access=access,
             clock=clock,
             run_times=run_times,
+            first_sight=backend.first_sight,
         )
         admin = CommunityAdmin(rules, access)
         return cls(service, admin, rules, scheduler, runner, tokens, backend, routed, policy, clock)
@@ -117,14 +118,16 @@ class Core:
         every `purge_every` seconds."""
         await self.purge_old()  # before anything runs: a job ending now is kept
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
+        positions = asyncio.create_task(self.service.positions.run(), name="positions")
         await self.recover()
         try:
             while True:
                 await self.clock.sleep(purge_every)
                 await self.purge_old()
         finally:
-            scheduler.cancel()
-            await asyncio.gather(scheduler, return_exceptions=True)
+            for task in (scheduler, positions):
+                task.cancel()
+            await asyncio.gather(scheduler, positions, return_exceptions=True)
 
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""

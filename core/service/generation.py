@@ -22,7 +22,7 @@ from core.jobs.job import GenerationRequest, Job
 from core.jobs.policy import Policy
 from core.jobs.views import DefaultsChange, QueueState, QuotaView, Receipt
 from core.metrics import REQUESTS_REFUSED, error_kind
-from core.modelscope.runtimes import RunTimes
+from core.modelscope.runtimes import RunTimes, workload_of
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
@@ -30,8 +30,10 @@ from core.scheduling.scheduler import Scheduler
 from core.service._intake import admission_for, new_jobs
 from core.service._worded import worded
 from core.service.access import Access, Actor
+from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
 from core.stores import Store
+from core.stores.backends import FirstSight
 
 log = logging.getLogger("imagine.service")
 
@@ -41,7 +43,8 @@ class GenerationService:
     quotas and a user's defaults. `catalog` (the models and LoRAs) is public, read-only.
 
     Arguments (keyword-only): `store`, `catalog`, `scheduler`, `runner`, `notifiers`,
-    `policy`, `rules`, `access`, `clock`, `run_times` (for the wait estimates).
+    `policy`, `rules`, `access`, `clock`, `run_times` (for the wait estimates), and
+    `first_sight` (shared stores: which process says a new place in line).
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class GenerationService:
         access: Access,
         clock: Clock,
         run_times: RunTimes,
+        first_sight: FirstSight | None = None,
     ) -> None:
         self.catalog = catalog
         self._store = store
@@ -70,6 +74,7 @@ class GenerationService:
         self._run_times = run_times
         self._rng = random.Random()
         self._draining = False
+        self.positions = PositionNews(scheduler, notifiers, self._estimate, clock, first_sight)
 
     @property
     def draining(self) -> bool:
@@ -167,8 +172,9 @@ class GenerationService:
         order = await self._scheduler.waiting()
         running = await self._scheduler.running_count()
         mine = tuple(i for i, job in enumerate(order, start=1) if job.user == user)
-        first = mine[0] if mine else len(order) + 1
-        return QueueState(len(order), running, mine, self._estimate(first, running))
+        first = next((job for job in order if job.user == user), None)
+        wait = self._estimate(mine[0], running, first) if first and mine else None
+        return QueueState(len(order), running, mine, wait)
 
     @worded
     async def quota(self, user: str, chat: str) -> QuotaView:
@@ -216,12 +222,16 @@ class GenerationService:
         limits = await self._rules.limits(request.chat)
         cost = sum(job.cost for job in jobs)
         await self._store.add_jobs(jobs, admission_for(request, cost, limits, self._policy, now))
-        position = await self._scheduler.position(jobs[0].id) or 0
-        wait = self._estimate(position, await self._scheduler.running_count())
-        for job in jobs:
-            queued = JobEvent(EventKind.QUEUED, job, position=position, estimate=wait)
+        places = [await self._scheduler.position(job.id) or 0 for job in jobs]
+        running = await self._scheduler.running_count()
+        self.positions.told(jobs[0].batch_id, places[0])
+        for job, place in zip(jobs, places, strict=True):
+            wait = self._estimate(place, running, job)
+            queued = JobEvent(EventKind.QUEUED, job, position=place, estimate=wait)
             await self._notifiers.send_quietly(queued)
-        return Receipt(tuple(jobs), position, wait)
+        return Receipt(
+            tuple(jobs), places[0], self._estimate(places[0], running, jobs[0]), tuple(places)
+        )
 
     async def _own_job(self, user: str, job_id: str) -> Job:
         job = await self._store.get(job_id)
@@ -229,6 +239,11 @@ class GenerationService:
             raise JobNotFound(job_id)
         return job
 
-    def _estimate(self, position: int, running: int) -> float:
-        capacity = max(1, self._scheduler.capacity)
-        return (position + running) / capacity * self._run_times.typical()
+    def _estimate(self, position: int, running: int, job: Job) -> float | None:
+        """Seconds until `job`, `position` in line, is made, from the run times measured
+        (its workload's, else the mean); None when nothing was measured yet."""
+        params = job.params
+        typical = self._run_times.typical(workload_of(params.model, params.size))
+        if typical is None or position < 1:
+            return None
+        return (position + running) / max(1, self._scheduler.capacity) * typical

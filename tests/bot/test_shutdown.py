@@ -34,6 +34,10 @@ async def test_sigterm_mid_jobs_then_restart_finishes_them(tmp_path: Path) -> No
         out, err = await queued.communicate()
         assert queued.returncode == 0, err.decode()
         job_ids = out.decode().split()
+        assert "queued at position 1, 2, 3;" in err.decode()
+        lines = [json.loads(line) for line in events.read_text().splitlines()]
+        places = [line["position"] for line in lines if line["event"] == "queued"]
+        assert places == [1, 2, 3]  # each job its own place
 
         first = await imagine("run", env=env, cwd=tmp_path)
         await until(lambda: len(sim.tasks) == 1 and next(iter(sim.tasks.values())).polls > 0, 30)

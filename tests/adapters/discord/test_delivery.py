@@ -3,6 +3,7 @@ channel the bot may not post in, a restart in the middle of a job, slow progress
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -137,7 +138,7 @@ async def test_progress_edits_come_at_most_once_per_interval(
 
 def _progress_shown(fake: FakeDiscord, sent: dict[str, object]) -> bool:
     edits = [str(c.body.get("content")) for c in fake.answers(sent) if c.route == "webhook_edit"]
-    return any(text.endswith("s left)") for text in edits)
+    return any(re.search(r": \d+ s", text) for text in edits)  # "generating: 1 s"
 
 
 async def _channel_posts(fake: FakeDiscord, count: int) -> list:  # type: ignore[type-arg]

@@ -26,6 +26,10 @@ def test_each_event_in_both_languages() -> None:
     )
     progress = JobEvent(EventKind.PROGRESS, english, status="RUNNING", elapsed=12.4, estimate=7.6)
     assert event_text(TRANSLATOR, progress) == "generating: 12 s (about 8 s left)"
+    unmeasured = JobEvent(EventKind.QUEUED, english, position=1)  # nothing measured yet
+    assert event_text(TRANSLATOR, unmeasured) == "Queued: number 1 in line."
+    overrun = dataclasses.replace(progress, estimate=None)  # longer than it ever took
+    assert event_text(TRANSLATOR, overrun) == "generating: 12 s"
     done = dataclasses.replace(english, time_taken_ms=18812.86)
     assert event_text(TRANSLATOR, JobEvent(EventKind.SUCCEEDED, done)) == (
         "一只猫\nModel: Qwen/Qwen-Image · 1024x768 · seed 5 · 19 s"
@@ -69,6 +73,12 @@ def test_quota_and_queue_views() -> None:
     )
     state = QueueState(waiting=4, running=1, your_positions=(2, 4), estimated_wait=61.2)
     assert queue_text(TRANSLATOR, "en", state) == (
-        "4 waiting, 1 generating. Your place: 2, 4. About 61 s."
+        "4 waiting, 1 generating. Your place: 2, 4. About 61 s until yours is ready."
+    )
+    slow = dataclasses.replace(state, estimated_wait=200.0)
+    assert queue_text(TRANSLATOR, "zh", slow).endswith("你的位置：2, 4。你的图片约 3 分钟后完成。")
+    nothing = QueueState(waiting=4, running=1, your_positions=(), estimated_wait=None)
+    assert queue_text(TRANSLATOR, "en", nothing) == (
+        "4 waiting, 1 generating. Your place: none."  # no wait when nothing of yours waits
     )
     assert "无" in queue_text(TRANSLATOR, "zh", dataclasses.replace(state, your_positions=()))

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from core.modelscope.runtimes import DEFAULT_SECONDS, RunTimes, Spread
+from core.modelscope.runtimes import RunTimes, Spread
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 
 FAST, SLOW = "Tongyi-MAI/Z-Image-Turbo 1024x1024", "Qwen/Qwen-Image 1328x1328"
@@ -27,14 +27,18 @@ def test_a_spread_learns_the_log_mean_and_spread() -> None:
 
 def test_estimates_come_from_what_was_measured_per_workload() -> None:
     times = RunTimes()
-    assert times.expected(FAST) == times.typical() == DEFAULT_SECONDS  # nothing measured yet
+    assert times.expected(FAST) is None and times.typical() is None  # nothing measured yet
+    assert times.left(FAST, 1.0) is None
     for i in range(20):
         finished(times, FAST, f"f{i}", 3.0)
         finished(times, SLOW, f"s{i}", 60.0)
     assert times.expected(FAST) == pytest.approx(3.0, rel=0.01)
     assert times.expected(SLOW) == pytest.approx(60.0, rel=0.01)
-    assert times.left(FAST, 2.0) == pytest.approx(1.0, rel=0.05) and times.left(FAST, 9.0) == 0
+    assert times.left(FAST, 2.0) == pytest.approx(1.0, rel=0.05)
+    assert times.left(FAST, 9.0) is None  # longer than expected: no estimate to give
     assert times.typical() == pytest.approx(31.5, rel=0.01)
+    assert times.typical(SLOW) == pytest.approx(60.0, rel=0.01)
+    assert times.typical("unmeasured 512x512") == pytest.approx(31.5, rel=0.01)
 
 
 def test_the_run_excludes_the_wait_in_modelscopes_queue() -> None:

@@ -314,7 +314,26 @@ async def test_queue_state_and_priority_tiers(simulator, session, tmp_path: Path
         assert receipt.position == 1  # the tier goes ahead of B
         state = await h.core.service.queue_state("tg:B")
         assert (state.waiting, state.running, state.your_positions) == (2, 1, (2,))
-        assert state.estimated_wait > 0
+        assert state.estimated_wait is None  # no task has finished: nothing to estimate from
+        assert receipt.estimated_wait is None
+
+
+async def test_waits_are_estimated_from_what_was_measured(simulator, session, tmp_path) -> None:
+    simulator.timing = Timing(run_mean=0.3)
+    async with running_core(simulator, session, tmp_path) as h:
+        (first,) = (await h.core.service.submit(request(user="A"))).jobs
+        await h.finals(1)  # one task measured
+        done = await h.core.service.job(first.id)
+        assert done is not None and done.time_taken_ms is not None
+        simulator.timing = Timing(run_mean=5.0)
+        await h.core.service.submit(request(user="A"))
+        await started(h, 2)  # the one slot is taken
+        receipt = await h.core.service.submit(request(user="B", count=2))
+        assert receipt.positions == (1, 2) and receipt.estimated_wait is not None
+        # Its turn comes after the running job: two tasks' time as measured, not a default.
+        measured = 2 * done.time_taken_ms / 1000
+        assert receipt.estimated_wait == pytest.approx(measured, rel=0.3)
+        assert (await h.core.service.queue_state("tg:C")).estimated_wait is None
 
 
 async def test_a_rejected_token_leaves_the_pool_and_the_job_runs_elsewhere(
@@ -445,3 +464,17 @@ async def test_progress_is_announced_at_most_once_per_interval(
         (job,) = (await h.core.service.submit(request())).jobs
         await h.finals(1)
         assert h.notifier.kinds(job.id).count(EventKind.PROGRESS) == 1
+
+
+async def test_a_place_in_line_is_said_again_when_it_changes(simulator, session, tmp_path) -> None:
+    simulator.timing = Timing(run_mean=30.0)
+    async with running_core(simulator, session, tmp_path) as h:
+        await h.core.service.submit(request(user="X"))  # takes the one slot
+        await started(h, 1)
+        mine = [(await h.core.service.submit(request(user="A"))).jobs[0] for _ in range(3)]
+        newcomer = await h.core.service.submit(request(user="B"))
+        assert newcomer.position == 2  # fair share: before A's second
+        assert await h.core.service.positions.announce() == 2
+        told = {e.job.id: e.position for e in h.notifier.events[-2:] if e.kind is EventKind.QUEUED}
+        assert told == {mine[1].id: 3, mine[2].id: 4}
+        assert await h.core.service.positions.announce() == 0  # nothing changed since
