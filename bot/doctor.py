@@ -26,9 +26,7 @@ from core.errors import (
     Unauthorized,
 )
 from core.images import ImageWorkers
-from core.modelscope import RunTimes
-
-PROBE_TASK = "imagine-bot-doctor"  # no such task: a 404 proves the token was accepted
+from core.modelscope import PROBE_TASK, RunTimes
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@
     │   ├── Banned                    the user (everywhere or here) or the chat is banned
     │   ├── PromptBlocked             the prompt filter matched `rule`
     │   ├── StoreUnavailable          the store did not answer: nothing taken, nothing charged
+    │   ├── NoWorkingToken            ModelScope rejects every token: the admins were told
+    │   ├── Restarting                the bot stops for a restart: nothing new taken
     │   ├── JobNotFound               no such job (or not the user's)
     │   └── NotAllowed                the job is not the user's, or it is too late
     │       ├── AdminsOnly            only bot admins and the chat's own admins may
@@ -316,6 +318,13 @@ class StoreUnavailable(RequestRefused):
     nothing was charged; the user may try again in a minute."""
 
     key = "error.store_unavailable"
+
+
+class NoWorkingToken(RequestRefused):
+    """ModelScope rejects every token the bot has: nothing can be made until an admin acts
+    (they have been told); nothing was taken or charged."""
+
+    key = "error.no_token"
 
 
 class Restarting(RequestRefused):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,6 +70,13 @@ class FakeClock:
 
 def fast_backoff(attempts: int = 4) -> Backoff:
     return Backoff(base=0.01, factor=2.0, cap=0.05, attempts=attempts)
+
+
+async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
+    """Wait for `condition`, which another process or a background task makes true."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - nothing here to wait on but the state
+            await asyncio.sleep(0.02)
 
 
 @pytest.fixture

@@ -39,6 +39,11 @@ class DiscordNotifier:
         self._clock = clock
         self._images = images
 
+    async def direct(self, user_id: str, key: str, locale: str, **params: object) -> None:
+        """A direct message (the user shares a server with the bot, and allows DMs)."""
+        user = await self._client.fetch_user(int(user_id))
+        await user.send(clip(self._t.text(locale, key, **params)))
+
     async def notify(self, event: JobEvent) -> None:
         try:
             await self._notify(event)

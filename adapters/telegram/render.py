@@ -26,6 +26,7 @@ _PRIORITY = {
     EventKind.QUEUED: Priority.STATUS,
     EventKind.STARTED: Priority.STATUS,
     EventKind.RESTARTING: Priority.STATUS,
+    EventKind.HELD: Priority.STATUS,
     EventKind.PROGRESS: Priority.PROGRESS,
 }
 
@@ -41,6 +42,11 @@ class TelegramNotifier:
         self._bot = bot
         self._translator = translator
         self._images = images
+
+    async def direct(self, user_id: str, key: str, locale: str, **params: object) -> None:
+        """A private message (Telegram lets a bot write to those who started it)."""
+        text = self._translator.text(locale, key, **params)
+        await self._bot.send_message(int(user_id), text, rate_limit_args=Hint(Priority.ANSWER))
 
     async def notify(self, event: JobEvent) -> None:
         try:

@@ -8,9 +8,10 @@ import dataclasses
 import logging
 from collections import defaultdict
 from collections.abc import Mapping
+from typing import TypeGuard
 
 from core.delivery._batches import BatchDelivery, LoadBatch
-from core.jobs.events import EventKind, JobEvent, Notifier
+from core.jobs.events import DirectMessages, EventKind, JobEvent, Notifier
 from core.metrics import PLATFORM_ERRORS
 
 log = logging.getLogger("imagine.notifier")
@@ -46,6 +47,20 @@ class PlatformNotifiers:
         if event.kind.final:
             self._locks.pop(event.job.id, None)
 
+    async def direct(self, user: str, key: str, locale: str, **params: object) -> bool:
+        """A private message to `user` (a `platform:id` key) on their platform, if its
+        adapter sends private messages; True if it went out. A failure is only logged."""
+        platform, _, user_id = user.partition(":")
+        notifier = self._notifiers.get(platform)
+        if not _sends_direct(notifier):
+            return False
+        try:
+            await notifier.direct(user_id, key, locale, **params)
+        except Exception:
+            log.warning("could not write to %s", user, exc_info=True)
+            return False
+        return True
+
     async def send_quietly(self, event: JobEvent) -> None:
         """Deliver a passing event (queued, started, progress); a failure is only logged."""
         try:
@@ -54,12 +69,22 @@ class PlatformNotifiers:
             log.warning("could not announce %s for job %s", event.kind, event.job.id, exc_info=True)
 
 
+def _sends_direct(notifier: object) -> TypeGuard[DirectMessages]:
+    return callable(getattr(notifier, "direct", None))
+
+
 class MemoryNotifier:
     """Keeps every event: the notifier of tests and benchmarks."""
 
     def __init__(self) -> None:
         self.events: list[JobEvent] = []
+        self.direct_messages: list[tuple[str, str, dict[str, object]]] = []  # user, key, values
         self.changed = asyncio.Condition()
+
+    async def direct(self, user_id: str, key: str, locale: str, **params: object) -> None:
+        async with self.changed:
+            self.direct_messages.append((user_id, key, params))
+            self.changed.notify_all()
 
     async def notify(self, event: JobEvent) -> None:
         async with self.changed:

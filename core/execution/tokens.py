@@ -74,6 +74,29 @@ class TokenPool:
         )
         return seconds
 
+    def enable(self, account: TokenAccount) -> None:
+        """A token out of the pool was accepted again (checked with a call that starts no
+        task): its jobs may start on it."""
+        if account.disabled_reason:
+            log.warning("ModelScope %s works again", account.label, extra={"token": account.label})
+        account.disabled_reason = ""
+        account.strikes, account.cool_until = 0, 0.0
+
+    async def check(self, accounts: Sequence[TokenAccount] | None = None) -> None:
+        """Ask ModelScope whether it takes each token (all, or `accounts`), with a call that
+        starts no task; a rejected one leaves the pool, an accepted one (re)joins it, and one
+        that cannot be asked now stays as it is."""
+        for account in self.accounts if accounts is None else accounts:
+            accepted = await account.engine.client.accepts_token()
+            if accepted is False and not account.disabled_reason:
+                self.disable(account, "rejected when checked")
+            elif accepted:
+                self.enable(account)
+
+    def out(self) -> list[TokenAccount]:
+        """The tokens out of the pool (rejected by ModelScope)."""
+        return [account for account in self.accounts if account.disabled_reason]
+
     def submitted(self, account: TokenAccount) -> None:
         """A submit went through: the token is warm again."""
         account.strikes = 0

@@ -22,6 +22,7 @@ class EventKind(StrEnum):
     FAILED = "failed"  # `job.error_key` / `job.error_params` say why, in words a person acts on
     CANCELLED = "cancelled"
     RESTARTING = "restarting"  # the bot stops for a restart; a waiting job stays in line
+    HELD = "held"  # no ModelScope token works: the job waits, its place kept, for the admins
 
     @property
     def final(self) -> bool:
@@ -68,3 +69,11 @@ class Notifier(Protocol):
     """Implemented by each adapter; raising means "not delivered, try again later"."""
 
     async def notify(self, event: JobEvent) -> None: ...
+
+
+class DirectMessages(Protocol):
+    """A chat adapter's private messages to one person (`user_id` as the platform knows
+    them): message `key` with `params`, in the person's language where the platform knows
+    it, else `locale`."""
+
+    async def direct(self, user_id: str, key: str, locale: str, **params: object) -> None: ...

@@ -3,7 +3,7 @@ become errors, the client that submits and polls, and when to poll (a fixed inte
 the adaptive policy that plans from the run times learned of finished tasks)."""
 
 from core.modelscope.adaptive_polling import AdaptivePolicy, AdaptiveSettings
-from core.modelscope.client import ModelScopeClient, SubmittedTask
+from core.modelscope.client import PROBE_TASK, ModelScopeClient, SubmittedTask
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import FixedInterval, PollPolicy
 from core.modelscope.retry import Backoff
@@ -11,6 +11,7 @@ from core.modelscope.runtimes import RunTimes, workload_of
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
 
 __all__ = [
+    "PROBE_TASK",
     "AdaptivePolicy",
     "AdaptiveSettings",
     "Backoff",

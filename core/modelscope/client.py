@@ -11,7 +11,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from core.clock import Clock
-from core.errors import RateLimited, TaskTimedOut, TransportError, UpstreamError
+from core.errors import (
+    RateLimited,
+    TaskNotFound,
+    TaskTimedOut,
+    TransportError,
+    Unauthorized,
+    UpstreamError,
+)
 from core.modelscope.failures import task_failure
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import PollPolicy
@@ -26,6 +33,7 @@ SUBMIT_PATH = "v1/images/generations"
 TASK_PATH = "v1/tasks/{task_id}"
 ASYNC_HEADER = {"X-ModelScope-Async-Mode": "true"}
 TASK_TYPE_HEADER = {"X-ModelScope-Task-Type": "image_generation"}
+PROBE_TASK = "imagine-bot-probe"  # no such task: a 404 proves the token was accepted
 
 # The answer to a submit may be lost after the service accepted it; resubmitting then may
 # cost a second task, so such an ambiguous failure is retried once at most (DESIGN.md).
@@ -76,6 +84,20 @@ class ModelScopeClient:
                 await self._clock.sleep(self._backoff.delay(failures, error))
                 continue
             return _submitted(answer.data, answer.request_id)
+
+    async def accepts_token(self) -> bool | None:
+        """Whether ModelScope takes this token, asked with a call that starts no task (the
+        poll of a task that does not exist): True, False (401), or None when there is no
+        telling now (unreachable, busy, a server error)."""
+        try:
+            await self.fetch_task(PROBE_TASK)
+        except TaskNotFound:
+            return True
+        except Unauthorized:
+            return False
+        except UpstreamError:
+            return None
+        return True
 
     async def fetch_task(self, task_id: str) -> TaskSnapshot:
         """One poll, no retry."""

@@ -22,6 +22,8 @@ from core.scheduling.scheduler import Scheduler
 from core.service.access import Access
 from core.service.admin import CommunityAdmin
 from core.service.generation import GenerationService
+from core.service.outage import TokenWatch
+from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
 from core.stores.backends import Backend
 from core.stores.port import Store
@@ -40,6 +42,7 @@ class Core:
     scheduler: Scheduler
     runner: JobRunner
     tokens: TokenPool
+    watch: TokenWatch
     backend: Backend
     notifiers: PlatformNotifiers
     policy: Policy
@@ -62,11 +65,13 @@ class Core:
         concurrency: int = 1,
         daily_budget: float | None = None,
         progress_every: float = 5.0,
+        locale: str = "en",
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
         `concurrency` slots and spending at most `daily_budget` a day; `run_times`: what the
         engines learn, for the wait estimates; `worker`, `claiming`
-        and `max_jobs`: this process's part in the queue (see `Scheduler`)."""
+        and `max_jobs`: this process's part in the queue (see `Scheduler`); `locale`: the
+        language of what the bot tells its admins."""
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines],
             clock,
@@ -93,6 +98,17 @@ class Core:
             max_jobs=max_jobs,
         )
         rules, access = CommunityRules(store, catalog, policy), Access(policy)
+        positions = PositionNews(scheduler, routed, run_times, clock, backend.first_sight)
+        watch = TokenWatch(
+            tokens,
+            scheduler,
+            routed,
+            positions,
+            clock,
+            admins=policy.admins,
+            locale=locale,
+            first_sight=backend.first_sight,
+        )
         service = GenerationService(
             store=store,
             catalog=catalog,
@@ -103,11 +119,13 @@ class Core:
             rules=rules,
             access=access,
             clock=clock,
-            run_times=run_times,
-            first_sight=backend.first_sight,
+            positions=positions,
+            watch=watch,
         )
         admin = CommunityAdmin(rules, access)
-        return cls(service, admin, rules, scheduler, runner, tokens, backend, routed, policy, clock)
+        return cls(
+            service, admin, rules, scheduler, runner, tokens, watch, backend, routed, policy, clock
+        )
 
     @property
     def store(self) -> Store:
@@ -118,16 +136,19 @@ class Core:
         every `purge_every` seconds."""
         await self.purge_old()  # before anything runs: a job ending now is kept
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
-        positions = asyncio.create_task(self.service.positions.run(), name="positions")
+        watching = [
+            asyncio.create_task(self.service.positions.run(), name="positions"),
+            asyncio.create_task(self.watch.run(), name="token-watch"),
+        ]
         await self.recover()
         try:
             while True:
                 await self.clock.sleep(purge_every)
                 await self.purge_old()
         finally:
-            for task in (scheduler, positions):
+            for task in (scheduler, *watching):
                 task.cancel()
-            await asyncio.gather(scheduler, positions, return_exceptions=True)
+            await asyncio.gather(scheduler, *watching, return_exceptions=True)
 
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""

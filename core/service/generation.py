@@ -13,6 +13,7 @@ from core.errors import (
     InvalidParameter,
     JobNotFound,
     NotAllowed,
+    NoWorkingToken,
     RequestRefused,
     Restarting,
 )
@@ -22,7 +23,6 @@ from core.jobs.job import GenerationRequest, Job
 from core.jobs.policy import Policy
 from core.jobs.views import DefaultsChange, QueueState, QuotaView, Receipt
 from core.metrics import REQUESTS_REFUSED, error_kind
-from core.modelscope.runtimes import RunTimes, workload_of
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
@@ -30,10 +30,10 @@ from core.scheduling.scheduler import Scheduler
 from core.service._intake import admission_for, new_jobs
 from core.service._worded import worded
 from core.service.access import Access, Actor
+from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
 from core.stores import Store
-from core.stores.backends import FirstSight
 
 log = logging.getLogger("imagine.service")
 
@@ -43,8 +43,8 @@ class GenerationService:
     quotas and a user's defaults. `catalog` (the models and LoRAs) is public, read-only.
 
     Arguments (keyword-only): `store`, `catalog`, `scheduler`, `runner`, `notifiers`,
-    `policy`, `rules`, `access`, `clock`, `run_times` (for the wait estimates), and
-    `first_sight` (shared stores: which process says a new place in line).
+    `policy`, `rules`, `access`, `clock`, `positions` (places in line and waits) and
+    `watch` (whether any ModelScope token works).
     """
 
     def __init__(
@@ -59,8 +59,8 @@ class GenerationService:
         rules: CommunityRules,
         access: Access,
         clock: Clock,
-        run_times: RunTimes,
-        first_sight: FirstSight | None = None,
+        positions: PositionNews,
+        watch: TokenWatch,
     ) -> None:
         self.catalog = catalog
         self._store = store
@@ -71,10 +71,10 @@ class GenerationService:
         self._rules = rules
         self._access = access
         self._clock = clock
-        self._run_times = run_times
         self._rng = random.Random()
         self._draining = False
-        self.positions = PositionNews(scheduler, notifiers, self._estimate, clock, first_sight)
+        self.positions = positions
+        self._watch = watch
 
     @property
     def draining(self) -> bool:
@@ -91,8 +91,6 @@ class GenerationService:
             raise
 
     async def _submit(self, request: GenerationRequest) -> Receipt:
-        if self._draining:
-            raise Restarting("the bot is restarting")
         await self._rules.check(request)
         if not 1 <= request.count <= self._policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self._policy.max_count}")
@@ -173,7 +171,7 @@ class GenerationService:
         running = await self._scheduler.running_count()
         mine = tuple(i for i, job in enumerate(order, start=1) if job.user == user)
         first = next((job for job in order if job.user == user), None)
-        wait = self._estimate(mine[0], running, first) if first and mine else None
+        wait = self.positions.estimate(mine[0], running, first) if first and mine else None
         return QueueState(len(order), running, mine, wait)
 
     @worded
@@ -217,6 +215,10 @@ class GenerationService:
     # --- helpers --------------------------------------------------------------------
 
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
+        if self._draining:
+            raise Restarting("the bot is restarting")
+        if self._watch.blocked:
+            raise NoWorkingToken("no ModelScope token works")
         now = self._clock.now()
         jobs = new_jobs(request, params, self.catalog, self._policy, now)
         limits = await self._rules.limits(request.chat)
@@ -226,11 +228,14 @@ class GenerationService:
         running = await self._scheduler.running_count()
         self.positions.told(jobs[0].batch_id, places[0])
         for job, place in zip(jobs, places, strict=True):
-            wait = self._estimate(place, running, job)
+            wait = self.positions.estimate(place, running, job)
             queued = JobEvent(EventKind.QUEUED, job, position=place, estimate=wait)
             await self._notifiers.send_quietly(queued)
         return Receipt(
-            tuple(jobs), places[0], self._estimate(places[0], running, jobs[0]), tuple(places)
+            tuple(jobs),
+            places[0],
+            self.positions.estimate(places[0], running, jobs[0]),
+            tuple(places),
         )
 
     async def _own_job(self, user: str, job_id: str) -> Job:
@@ -238,12 +243,3 @@ class GenerationService:
         if job is None or (job.user != user and not self._access.is_bot_admin(user)):
             raise JobNotFound(job_id)
         return job
-
-    def _estimate(self, position: int, running: int, job: Job) -> float | None:
-        """Seconds until `job`, `position` in line, is made, from the run times measured
-        (its workload's, else the mean); None when nothing was measured yet."""
-        params = job.params
-        typical = self._run_times.typical(workload_of(params.model, params.size))
-        if typical is None or position < 1:
-            return None
-        return (position + running) / max(1, self._scheduler.capacity) * typical

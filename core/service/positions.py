@@ -1,4 +1,5 @@
-"""Places in line, said again when they change.
+"""Places in line and waits: estimated from what was measured, and said again when they
+change.
 
 Fair share serves a newcomer's first image before someone's fifth, so a place shown once
 goes stale, up as well as down. Every `every` seconds the waiting line is read and each
@@ -11,12 +12,12 @@ several workers on one Redis queue, a place is said once whoever notices it firs
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job
+from core.modelscope.runtimes import RunTimes, workload_of
 from core.scheduling.scheduler import Scheduler
 from core.stores.backends import FirstSight
 
@@ -25,28 +26,39 @@ POSITION_EVERY = 10.0  # seconds between two looks at the line
 NEAR = 20  # places up to this one are said at every change
 FAR_CHANGE = 0.2  # further back, a change of at least this share of the place
 
-Estimate = Callable[[int, int, Job], float | None]
-
 
 class PositionNews:
     def __init__(
         self,
         scheduler: Scheduler,
         notifiers: PlatformNotifiers,
-        estimate: Estimate,
+        run_times: RunTimes,
         clock: Clock,
         first_sight: FirstSight | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._notifiers = notifiers
-        self._estimate = estimate
+        self._run_times = run_times
         self._clock = clock
         self._first_sight = first_sight
         self._shown: dict[str, int] = {}  # batch -> the place its user last read
 
+    def estimate(self, place: int, running: int, job: Job) -> float | None:
+        """Seconds until `job`, `place` in line behind `running` jobs, is made: from the
+        run times measured (its workload's, else the mean); None when nothing was measured."""
+        params = job.params
+        typical = self._run_times.typical(workload_of(params.model, params.size))
+        if typical is None or place < 1:
+            return None
+        return (place + running) / max(1, self._scheduler.capacity) * typical
+
     def told(self, batch: str, place: int) -> None:
         """The place a request's user was told when it was accepted."""
         self._shown[batch] = place
+
+    def forget(self) -> None:
+        """Every waiting user is told their place at the next look (after an outage)."""
+        self._shown.clear()
 
     async def run(self, every: float = POSITION_EVERY) -> None:
         while True:
@@ -71,7 +83,7 @@ class PositionNews:
             if not await self._first(job, place):
                 continue
             self._shown[batch] = place
-            estimate = self._estimate(place, running, job)
+            estimate = self.estimate(place, running, job)
             await self._notifiers.send_quietly(
                 JobEvent(EventKind.QUEUED, job, position=place, estimate=estimate)
             )

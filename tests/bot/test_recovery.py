@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator, Timing
-from tests.conftest import TOKEN
+from tests.conftest import TOKEN, until
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))
 pytestmark = pytest.mark.timeout(120)
@@ -59,12 +59,6 @@ def delivered(events: Path) -> Counter[str]:
     # Only whole lines: the other process may be half-way through writing the last one.
     lines = [json.loads(line) for line in events.read_text().split("\n")[:-1]]
     return Counter(line["job_id"] for line in lines if line["event"] == "succeeded")
-
-
-async def until(condition, within: float) -> None:  # type: ignore[no-untyped-def]
-    async with asyncio.timeout(within):
-        while not condition():  # noqa: ASYNC110 - watching another process
-            await asyncio.sleep(0.02)
 
 
 async def test_sigkill_mid_poll_then_restart(tmp_path: Path) -> None:

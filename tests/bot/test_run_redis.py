@@ -13,8 +13,8 @@ import pytest
 from bot.simulator import Simulator, Timing
 from tests.adapters.telegram.fake_api import FakeTelegram
 from tests.adapters.telegram.harness import BOT_TOKEN
-from tests.bot.test_recovery import delivered, environment, imagine, until
-from tests.conftest import TOKEN
+from tests.bot.test_recovery import delivered, environment, imagine
+from tests.conftest import TOKEN, until
 
 pytestmark = pytest.mark.timeout(120)
 

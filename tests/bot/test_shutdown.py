@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator, Timing
-from tests.bot.test_recovery import delivered, environment, imagine, until
-from tests.conftest import TOKEN
+from tests.bot.test_recovery import delivered, environment, imagine
+from tests.conftest import TOKEN, until
 
 pytestmark = pytest.mark.timeout(120)
 

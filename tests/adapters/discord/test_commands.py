@@ -95,3 +95,19 @@ async def test_admin_commands_for_managers_and_bot_admins_only(
         group = next(c for c in fake.synced if c["name"] == "imagine-admin")
         assert int(group["default_member_permissions"]) == MANAGE_GUILD
         assert simulator.stats.submits == 0
+
+
+async def test_the_bot_writes_to_an_admin_in_private(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        sent = await world.core.notifiers.direct(
+            f"discord:{ADMIN}", "admin.no_token", "zh", tokens="token#1"
+        )
+        assert sent
+        (opened,) = world.fake.named("open_dm")
+        assert int(opened.body["recipient_id"]) == ADMIN
+        (message,) = world.fake.named("channel_message")
+        assert message.body["content"].startswith("imagine-bot 无法生成图片：")
+        assert "token#1" in message.body["content"]
+        assert not await world.core.notifiers.direct("nowhere:1", "admin.no_token", "en")
