@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import random
 import signal
 import sys
@@ -63,6 +64,11 @@ def _add_simulator(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--run-mean", type=float, default=5.0, help="mean seconds RUNNING")
     cmd.add_argument("--run-sd", type=float, default=1.0)
     cmd.add_argument("--concurrency", type=int, default=1, help="tasks per token (0: no cap)")
+    cmd.add_argument(
+        "--catalog",
+        default=os.environ.get("MODEL_CATALOG_FILE"),
+        help="the models it knows, as the bot reads them (default: MODEL_CATALOG_FILE)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -99,7 +105,8 @@ async def _generate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     config = EngineConfig.from_settings(settings, _out_dir(args))
     if args.simulate:
-        async with simulated(config, reporter) as sim_config:
+        models = load_catalog(settings.model_catalog_file).models
+        async with simulated(config, reporter, models) as sim_config:
             return await run_tasks(tasks, sim_config, reporter)
     if not config.tokens:
         reporter.say("cli.missing_token")
@@ -121,7 +128,8 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 async def _serve_simulator(args: argparse.Namespace) -> int:
     timing = Timing(queue_mean=args.queue_mean, run_mean=args.run_mean, run_sd=args.run_sd)
     tokens = frozenset(args.token) if args.token else None
-    sim = Simulator(tokens, timing, concurrency_per_token=args.concurrency)
+    models = load_catalog(Path(args.catalog) if args.catalog else None).models
+    sim = Simulator(tokens, timing, concurrency_per_token=args.concurrency, models=models)
     await sim.start(args.host, args.port)
     print(f"ModelScope simulator on {sim.base_url}", flush=True)
     stop = asyncio.Event()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import TextIO
 
@@ -20,7 +20,7 @@ from core.errors import ImagineError, Unauthorized
 from core.execution import GeneratedImage, ImageEngine, Progress
 from core.images import ImageWorkers
 from core.modelscope import RunTimes
-from core.requests import GenerationParams
+from core.requests import GenerationParams, ModelSpec
 from core.secret import Secret
 
 SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it
@@ -49,9 +49,12 @@ class Reporter:
 
 
 @contextlib.asynccontextmanager
-async def simulated(config: EngineConfig, reporter: Reporter) -> AsyncIterator[EngineConfig]:
-    """A built-in simulator, and the config that points the engines at it."""
-    async with Simulator(frozenset({SIMULATED_TOKEN}), DEMO_TIMING) as sim:
+async def simulated(
+    config: EngineConfig, reporter: Reporter, models: Iterable[ModelSpec]
+) -> AsyncIterator[EngineConfig]:
+    """A built-in simulator that knows `models`, and the config that points the engines at
+    it."""
+    async with Simulator(frozenset({SIMULATED_TOKEN}), DEMO_TIMING, models=models) as sim:
         reporter.say("cli.simulating", url=sim.base_url)
         yield replace(
             config,

@@ -17,6 +17,9 @@ Kind = Literal[
     "stuck",  # task: stay PROCESSING forever (or for `seconds`), holding its token's slot
     "odd_status",  # poll: 200 with `message` as an undocumented task_status
     "lost",  # submit: the task is made, then the connection drops before the answer
+    "balance",  # submit: 429 {"error": {"type": "insufficient_balance_error", "message"}}
+    "succeed_status",  # submit_answer: the task is made and its answer says SUCCEED
+    "blank_id",  # poll: 200 PROCESSING with an empty task_id (seen from the real service)
 ]
 
 

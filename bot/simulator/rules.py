@@ -1,12 +1,19 @@
 """The simulator's own check of a submit body, written from the API page (not from
-`core.validation`, so a client bug that slips past our validation is still caught here)."""
+`core.validation`, so a client bug that slips past our validation is still caught here).
+
+It accepts what the real service accepts from ModelScope's own clients: `"size": ""` and
+`"negative_prompt": ""` (unset, as ms-agent sends them), and `width`, `height` and
+`num_inference_steps` (ignored by the service). Which models exist, and which edit
+pictures, comes from the same catalog the bot reads (built-in plus MODEL_CATALOG_FILE)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
-from core.requests.catalog import BUILTIN_MODELS, FAMILY_SIDES
+from core.requests.catalog import BUILTIN_MODELS, ModelSpec
 
 KNOWN_FIELDS = {
     "model",
@@ -19,30 +26,38 @@ KNOWN_FIELDS = {
     "image_url",
     "loras",
 }
-MODELS = {m.id: (m.family, m.edits_images) for m in BUILTIN_MODELS}
+IGNORED_FIELDS = {"width", "height", "num_inference_steps"}  # taken, and not used
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
-def check_submit(body: Any, extra_models: dict[str, str]) -> str | None:
+@dataclass(frozen=True)
+class ModelRule:
+    sides: tuple[int, int]
+    edits: bool
+
+
+def model_rules(models: Iterable[ModelSpec] = BUILTIN_MODELS) -> dict[str, ModelRule]:
+    return {m.id: ModelRule((m.min_side, m.max_side), m.edits_images) for m in models}
+
+
+def check_submit(body: Any, models: dict[str, ModelRule]) -> str | None:
     """None when the body is acceptable, else the 400 message the service would give."""
     if not isinstance(body, dict):
         return "request body must be a JSON object"
-    unknown = set(body) - KNOWN_FIELDS
+    unknown = set(body) - KNOWN_FIELDS - IGNORED_FIELDS
     if unknown:
         return f"unsupported parameter(s): {', '.join(sorted(unknown))}"
     model = body.get("model")
-    family_edit = MODELS.get(model) if isinstance(model, str) else None
-    if family_edit is None and isinstance(model, str) and model in extra_models:
-        family_edit = (extra_models[model], False)
-    if family_edit is None:
+    rule = models.get(model) if isinstance(model, str) else None
+    if rule is None:
         return f"model {model!r} is not supported"
     for problem in (
         _prompt(body),
-        _size(body.get("size"), family_edit[0]),
+        _size(body.get("size"), rule.sides),
         _int_range(body, "seed", 0, 2**31 - 1),
         _int_range(body, "steps", 1, 100),
         _guidance(body.get("guidance")),
-        _image(body.get("image_url"), edits=family_edit[1]),
+        _image(body.get("image_url"), edits=rule.edits),
         _loras(body.get("loras")),
     ):
         if problem:
@@ -60,11 +75,11 @@ def _prompt(body: dict[str, Any]) -> str | None:
     return None
 
 
-def _size(size: object, family: str) -> str | None:
-    if size is None:
+def _size(size: object, sides: tuple[int, int]) -> str | None:
+    if size is None or size == "":  # unset
         return None
     match = _SIZE.match(size) if isinstance(size, str) else None
-    low, high = FAMILY_SIDES.get(family, (64, 2048))
+    low, high = sides
     if match is None or not all(low <= int(side) <= high for side in match.groups()):
         return f"size {size!r} is invalid: each side must be in [{low}, {high}]"
     return None

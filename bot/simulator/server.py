@@ -13,15 +13,18 @@ import json
 import random
 import time
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
 
+from bot.simulator.answers import broken_download, error, odd_answer, request_id
 from bot.simulator.faults import Fault, FaultPlan, Target
 from bot.simulator.render import render_png
-from bot.simulator.rules import check_submit
+from bot.simulator.rules import check_submit, model_rules
 from bot.simulator.timing import Timing
+from core.requests.catalog import ModelSpec
 
 SYNC_REFUSED = (
     "image-gen task currently does not support synchronous calls, "
@@ -90,13 +93,14 @@ class Simulator:
         concurrency_per_token: int = 1,
         seed: int = 0,
         report_time_taken: bool = True,
-        extra_models: dict[str, str] | None = None,
+        models: Iterable[ModelSpec] | None = None,
     ) -> None:
+        """`models`: the catalog's models the service knows (default: the built-in ones)."""
         self.tokens = tokens  # None: any token that starts with "ms-"
         self.timing = timing or Timing()
         self.concurrency = concurrency_per_token
         self.report_time_taken = report_time_taken
-        self.extra_models = extra_models or {}
+        self.models = model_rules(models) if models is not None else model_rules()
         self.faults = FaultPlan()
         self.stats = SimStats()
         self.tasks: dict[str, SimTask] = {}
@@ -143,7 +147,7 @@ class Simulator:
         """The caller's token, or the answer that ends the request (401 or a fault)."""
         token = self._token(request)
         if token is None:
-            return _error(401, "Invalid API token, please check your token")
+            return error(401, "Invalid API token, please check your token")
         faulty = await self._apply_fault(target, request)
         return token if faulty is None else faulty
 
@@ -153,17 +157,20 @@ class Simulator:
         if isinstance(token, web.StreamResponse):
             return token
         if request.headers.get("X-ModelScope-Async-Mode", "").lower() != "true":
-            return _error(400, SYNC_REFUSED)
+            return error(400, SYNC_REFUSED)
         try:
             body = await request.json()
         except json.JSONDecodeError:
-            return _error(400, "request body is not valid JSON")
-        if (problem := check_submit(body, self.extra_models)) is not None:
+            return error(400, "request body is not valid JSON")
+        if (problem := check_submit(body, self.models)) is not None:
             return self._reject(400, problem, "invalid")
         if self._busy(token):
             return self._reject(429, "Request limit exceeded.", "concurrency")
-        answer = self._accept(token, body)
-        if self.faults.take("submit_answer") is not None and request.transport is not None:
+        answer: dict[str, Any] = self._accept(token, body)
+        fault = self.faults.take("submit_answer")
+        if fault is not None and fault.kind == "succeed_status":
+            answer["task_status"] = "SUCCEED"  # the real service's word for "submitted"
+        elif fault is not None and request.transport is not None:
             self.stats.rejected["fault:lost"] += 1
             request.transport.abort()  # made, but its answer never arrives
             return web.Response(status=500)
@@ -176,7 +183,7 @@ class Simulator:
         self.tasks[task_id] = SimTask(task_id, token, body, time.monotonic(), queue, run, fault)
         self.stats.accepted += 1
         self.stats.submits_by_token[_label(token)] += 1
-        return {"task_id": task_id, "request_id": _request_id()}
+        return {"task_id": task_id, "request_id": request_id()}
 
     async def _poll(self, request: web.Request) -> web.StreamResponse:
         self.stats.polls += 1
@@ -186,7 +193,7 @@ class Simulator:
         task = self.tasks.get(request.match_info["task_id"])
         typed = request.headers.get("X-ModelScope-Task-Type") == "image_generation"
         if task is None or task.token != token or not typed:
-            return _error(404, "task not found")
+            return error(404, "task not found")
         task.polls += 1
         return web.json_response(self._task_answer(task, request))
 
@@ -197,7 +204,7 @@ class Simulator:
             task.seen_done_at = now
         answer: dict[str, Any] = {
             "task_id": task.task_id,
-            "request_id": _request_id(),
+            "request_id": request_id(),
             "task_status": status,
         }
         if status == "SUCCEED":
@@ -224,7 +231,7 @@ class Simulator:
     async def _picture(self, task: SimTask) -> bytes:
         # One render per prompt, seed and size (the picture depends on nothing else), so a
         # benchmark that repeats one request measures the bot, not the simulator's Pillow.
-        size = str(task.body.get("size", "1024x1024"))
+        size = str(task.body.get("size") or "1024x1024")
         key = f"{size}|{task.body.get('seed', 0)}|{task.body['prompt']}"
         if key not in self._images:
             width, height = (int(s) for s in size.split("x"))
@@ -278,7 +285,7 @@ class Simulator:
 
     def _reject(self, status: int, message: str, reason: str) -> web.Response:
         self.stats.rejected[reason] += 1
-        return _error(status, message)
+        return error(status, message)
 
     async def _apply_fault(self, target: Target, request: web.Request) -> web.StreamResponse | None:
         fault = self.faults.take(target)
@@ -295,37 +302,10 @@ class Simulator:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=500)
-        if fault.kind == "malformed":
-            return web.Response(text="<html>502 Bad Gateway</html>", content_type="text/html")
-        if fault.kind == "odd_status":
-            task_id = request.match_info.get("task_id", "")
-            return web.json_response({"task_id": task_id, "task_status": fault.message})
         if fault.kind in ("truncate", "corrupt"):
-            return await _broken_download(request, fault.kind)
-        headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
-        return _error(fault.status, fault.message, headers)
-
-
-async def _broken_download(request: web.Request, kind: str) -> web.StreamResponse:
-    if kind == "corrupt":
-        return web.Response(body=b"\x89PNG\r\n\x1a\n" + b"garbage" * 100, content_type="image/png")
-    response = web.StreamResponse(headers={"Content-Length": "100000"})
-    response.content_type = "image/png"
-    await response.prepare(request)
-    await response.write(b"\x89PNG\r\n\x1a\n" + b"\0" * 1000)
-    if request.transport is not None:
-        request.transport.abort()
-    return response
-
-
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    body = {"errors": {"code": status, "message": message}, "request_id": _request_id()}
-    return web.json_response(body, status=status, headers=headers)
+            return await broken_download(request, fault.kind)
+        return odd_answer(fault, request)
 
 
 def _label(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:8]
-
-
-def _request_id() -> str:
-    return f"sim-{random.getrandbits(64):016x}"

@@ -23,7 +23,7 @@ from core.errors import (
     UpstreamError,
 )
 from core.metrics import MODELSCOPE_ERRORS, MODELSCOPE_LATENCY, error_kind
-from core.modelscope.tasks import error_of
+from core.modelscope.tasks import error_of, error_type
 from core.secret import Secret
 
 log = logging.getLogger("imagine.modelscope")
@@ -135,14 +135,17 @@ def error_for_status(
     if status == 404:
         return TaskNotFound(message, status, request_id)
     if status == 429:
-        return _rate_limit(message, request_id, headers.get("Retry-After"))
+        kind = error_type(data) if data else ""
+        return _rate_limit(f"{kind} {message}", request_id, headers.get("Retry-After"), message)
     if status >= 500:
         return ServerError(message, status, request_id)
     return UpstreamError(message, status, request_id)
 
 
-def _rate_limit(message: str, request_id: str, retry_after: str | None) -> RateLimited:
-    lowered = message.lower()
+def _rate_limit(clues: str, request_id: str, retry_after: str | None, message: str) -> RateLimited:
+    """An exhausted balance (said in the error's type or its message, or code 1008), else a
+    rate limit to wait out."""
+    lowered = clues.lower()
     if "balance" in lowered or "1008" in lowered:
         return QuotaExhausted(message, 429, request_id)
     return RateLimited(message, 429, request_id, retry_after=parse_retry_after(retry_after))

@@ -66,6 +66,15 @@ def parse_task(data: dict[str, Any], task_id: str) -> TaskSnapshot:
     )
 
 
+def error_type(data: dict[str, Any]) -> str:
+    """`error.type` or `errors.type` (e.g. insufficient_balance_error), else ""."""
+    for key in ("error", "errors"):
+        value = data.get(key)
+        if isinstance(value, dict) and isinstance(value.get("type"), str):
+            return str(value["type"])
+    return ""
+
+
 def error_of(data: dict[str, Any]) -> tuple[str, int | None]:
     """`errors.message`, then `error.message`, then `message`; and a code if one is given."""
     for key in ("errors", "error"):

@@ -81,6 +81,25 @@ async def test_simulate_needs_no_token(tmp_path: Path) -> None:
     assert "2 of 2 image(s) generated." in run.err
 
 
+async def test_simulate_knows_the_operators_models(tmp_path: Path) -> None:
+    catalog = tmp_path / "models.json"
+    model = {"id": "acme/painter", "name": "Painter", "family": "sd", "aliases": ["painter"]}
+    catalog.write_text(json.dumps({"models": [model]}))
+    run = await cli(
+        "generate",
+        "a lighthouse at dusk",
+        "--simulate",
+        "--model",
+        "painter",
+        "--out",
+        "pics",
+        cwd=tmp_path,
+        env={"MODEL_CATALOG_FILE": str(catalog)},
+    )
+    assert run.code == 0, run.err
+    assert "1 of 1 image(s) generated." in run.err
+
+
 async def test_a_full_run_with_every_parameter(sim: Simulator, tmp_path: Path) -> None:
     loras = tmp_path / "lora-configs.json"
     loras.write_text(json.dumps({"loras": {"someone/ink": 0.7}}))

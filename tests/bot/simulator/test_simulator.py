@@ -6,6 +6,7 @@ import pytest
 
 from bot.simulator import Simulator
 from bot.simulator.server import SYNC_REFUSED
+from core.requests.catalog import ModelSpec, load_catalog
 from tests.conftest import TOKEN, wait_until_idle
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -33,7 +34,7 @@ async def test_a_wrong_token_gets_401(simulator, session) -> None:
 @pytest.mark.parametrize(
     ("change", "expected"),
     [
-        ({"width": 512, "height": 512}, "unsupported parameter"),
+        ({"sampler": "euler"}, "unsupported parameter"),
         ({"size": "4096x4096"}, "size"),
         ({"size": "256x256"}, "[512, 2048]"),
         ({"steps": 0}, "steps"),
@@ -51,6 +52,42 @@ async def test_bad_parameters_get_400(simulator, session, change, expected: str)
     status, body, _ = await post(session, simulator, {**BODY, **change}, ASYNC)
     assert status == 400 and expected in body["errors"]["message"]
     assert simulator.stats.accepted == 0
+
+
+async def test_what_modelscopes_own_clients_send_is_taken(simulator, session) -> None:
+    # ms-agent sends empty strings when unset; width, height and steps' other name are
+    # taken and ignored by the real service.
+    unset = {**BODY, "size": "", "negative_prompt": ""}
+    extra = {**BODY, "width": 512, "height": 512, "num_inference_steps": 30}
+    for body in (unset, extra):
+        status, answer, _ = await post(session, simulator, body, ASYNC)
+        assert status == 200, answer
+        await wait_until_idle(simulator)
+    assert simulator.stats.accepted == 2
+
+
+async def test_the_simulator_knows_the_operators_catalog(session) -> None:
+    catalog = load_catalog(None)
+    own = ModelSpec(id="acme/painter", name="Painter", family="sd", min_side=256, max_side=768)
+    editor = ModelSpec(
+        id="acme/retouch",
+        name="Retouch",
+        family="sd",
+        edits_images=True,
+        min_side=64,
+        max_side=1024,
+    )
+    async with Simulator(frozenset({TOKEN}), models=[*catalog.models, own, editor]) as sim:
+        status, _, _ = await post(
+            session, sim, {**BODY, "model": "acme/painter", "size": "512x512"}, ASYNC
+        )
+        assert status == 200
+        status, body, _ = await post(session, sim, {**BODY, "model": "acme/painter"}, ASYNC)
+        assert status == 400 and "[256, 768]" in body["errors"]["message"]
+        status, body, _ = await post(
+            session, sim, {**BODY, "model": "acme/retouch", "size": ""}, ASYNC
+        )
+        assert status == 400 and "image_url is required" in body["errors"]["message"]
 
 
 async def test_one_concurrent_task_per_token(simulator, session) -> None:

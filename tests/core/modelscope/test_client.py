@@ -173,6 +173,34 @@ async def test_insufficient_balance_is_reported_not_hammered(simulator, session)
     assert simulator.stats.submits == 1
 
 
+async def test_a_balance_error_is_known_by_its_type(simulator, session) -> None:
+    # The real service's other shape: {"error": {"type": "insufficient_balance_error", ...}}
+    simulator.faults.add(Fault("submit", "balance", message="You exceeded your quota"))
+    with pytest.raises(QuotaExhausted, match="You exceeded your quota"):
+        await make_client(simulator, session).submit(PARAMS)
+    assert simulator.stats.submits == 1
+
+
+async def test_a_submit_answer_that_says_succeed_means_submitted(simulator, session) -> None:
+    simulator.timing = Timing(queue_mean=0.1, run_mean=0.3)
+    simulator.faults.add(Fault("submit_answer", "succeed_status"))
+    client = make_client(simulator, session)
+    task = await client.submit(PARAMS)
+    final = await wait(client, task.task_id)
+    assert final.status is TaskStatus.SUCCEED and final.images  # polled to its real end
+    assert simulator.tasks[task.task_id].polls > 1 and simulator.stats.accepted == 1
+
+
+async def test_a_poll_with_an_empty_task_id_keeps_the_task(simulator, session) -> None:
+    simulator.timing = Timing(queue_mean=0.1, run_mean=0.3)
+    client = make_client(simulator, session)
+    task = await client.submit(PARAMS)
+    simulator.faults.add(Fault("poll", "blank_id", times=2))
+    final = await wait(client, task.task_id)
+    assert final.task_id == task.task_id and final.status is TaskStatus.SUCCEED
+    assert simulator.stats.rejected["fault:blank_id"] == 2
+
+
 async def test_server_errors_on_submit_are_retried(simulator, session) -> None:
     simulator.faults.add(Fault("submit", "status", times=2, status=503))
     await make_client(simulator, session).submit(PARAMS)
