@@ -14,6 +14,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes
 from adapters.telegram.admin import AdminCommands
 from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
+from adapters.telegram.menu import set_command_menu
 from adapters.telegram.ratelimit import PriorityRateLimiter
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
@@ -109,6 +110,7 @@ class TelegramAdapter:
         async with self.app:
             await self.app.start()
             receiver = await self._start_receiving()
+            await set_command_menu(self.app.bot, self._translator)
             self.ready.set()
             try:
                 await asyncio.Event().wait()

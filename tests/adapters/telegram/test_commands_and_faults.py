@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
@@ -248,3 +249,38 @@ async def test_webhook_mode_checks_the_secret_and_drops_repeats(
             )
             == 1
         )
+
+
+async def test_the_command_menu_is_set_in_each_language(simulator, session, tmp_path) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        menus = {
+            (json.loads(c.params["scope"])["type"], c.params.get("language_code")): [
+                (command["command"], command["description"])
+                for command in json.loads(c.params["commands"])
+            ]
+            for c in world.api.named("setMyCommands")
+        }
+    assert set(menus) == {
+        ("default", None),
+        ("default", "zh"),
+        ("all_chat_administrators", None),
+        ("all_chat_administrators", "zh"),
+    }
+    assert menus[("default", None)][0] == (
+        "imagine",
+        "Draw a picture: /imagine a lighthouse at dusk",
+    )
+    assert menus[("default", "zh")][0] == ("imagine", "画一张图：/imagine 黄昏时的灯塔")
+    assert [name for name, _ in menus[("default", None)]] == [
+        "imagine",
+        "quota",
+        "queue",
+        "cancel",
+        "history",
+        "models",
+        "settings",
+        "help",
+    ]
+    assert ("ban", "Admins: stop someone using the bot (reply to them)") in menus[
+        ("all_chat_administrators", None)
+    ]

@@ -1,0 +1,36 @@
+"""The command menu Telegram shows when a user types "/": the user commands for everyone,
+and the admin commands too for a group's admins; in each language the bot speaks (English
+as the default, the others by the user's app language)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllChatAdministrators, BotCommandScopeDefault
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+from core.delivery import DEFAULT_LOCALE, Translator
+
+log = logging.getLogger("imagine.telegram")
+
+USER_COMMANDS = ("imagine", "quota", "queue", "cancel", "history", "models", "settings", "help")
+ADMIN_COMMANDS = ("budget", "memberlimit", "filter", "ban", "unban")
+
+
+def commands(translator: Translator, locale: str, names: tuple[str, ...]) -> list[BotCommand]:
+    return [BotCommand(name, translator.text(locale, f"command.{name}")) for name in names]
+
+
+async def set_command_menu(bot: ExtBot[Any], translator: Translator) -> None:
+    """Best effort: without the menu the bot still answers every command."""
+    try:
+        for locale in translator.locales:
+            language = None if locale == DEFAULT_LOCALE else locale
+            users = commands(translator, locale, USER_COMMANDS)
+            admins = users + commands(translator, locale, ADMIN_COMMANDS)
+            await bot.set_my_commands(users, BotCommandScopeDefault(), language)
+            await bot.set_my_commands(admins, BotCommandScopeAllChatAdministrators(), language)
+    except TelegramError as error:
+        log.warning("the command menu was not set: %s", error)
