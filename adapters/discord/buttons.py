@@ -1,8 +1,12 @@
-"""What a press of a result's button does: reroll, edit (a form), details, delete. Who may
+"""What a press of a result's button does: reroll, edit (a form), details, full size,
+delete. Who may
 delete is the core's rule; the adapter says who pressed and what Discord says of them."""
 
 from __future__ import annotations
 
+import asyncio
+import io
+from pathlib import Path
 from typing import Any
 
 import discord
@@ -12,6 +16,7 @@ from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
 from core.delivery import Action, Press, Translator, button_id, details_text, parse_button
 from core.errors import ImagineError
+from core.images import ImageWorkers
 from core.jobs import Job
 from core.service import GenerationService
 
@@ -50,10 +55,17 @@ def edited_prompt(data: dict[str, Any]) -> str | None:
 
 
 class ButtonActions:
-    def __init__(self, service: GenerationService, translator: Translator, clock: Clock) -> None:
+    def __init__(
+        self,
+        service: GenerationService,
+        translator: Translator,
+        clock: Clock,
+        images: ImageWorkers,
+    ) -> None:
         self._service = service
         self._t = translator
         self._clock = clock
+        self._images = images
 
     async def pressed(self, interaction: discord.Interaction, press: Press | None) -> None:
         locale = locale_of(interaction)
@@ -73,6 +85,8 @@ class ButtonActions:
             await interaction.response.send_modal(EditPrompt(job, title, label))
         elif press.action is Action.DETAILS:
             await replies.private(interaction, details_text(self._t, locale, job))
+        elif press.action is Action.FULL_SIZE:
+            await self._full_size(interaction, job)
         elif press.action is Action.DELETE:
             await self._delete(interaction, job)
         else:  # an action Discord's results do not carry
@@ -103,6 +117,24 @@ class ButtonActions:
         except ImagineError as error:
             await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
 
+    async def _full_size(self, interaction: discord.Interaction, job: Job) -> None:
+        """The original pixels, to the presser alone: the file as made if it fits here, else
+        as a lossless WebP; if even that is too large, how large it is."""
+        locale, limit = locale_of(interaction), interaction.filesize_limit
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        original = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
+        name = Path(job.result_path or "image.png").name
+        if len(original) > limit:
+            original, name = await self._images.lossless(original), f"{Path(name).stem}.webp"
+        if len(original) > limit:
+            text = self._t.text(
+                locale, "discord.too_large", size=_megabytes(len(original)), limit=_megabytes(limit)
+            )
+            await interaction.followup.send(text, ephemeral=True)
+            return
+        file = discord.File(io.BytesIO(original), filename=name)
+        await interaction.followup.send(file=file, ephemeral=True)
+
     async def _delete(self, interaction: discord.Interaction, job: Job) -> None:
         try:
             await self._service.deletable(actor(interaction), job.id)
@@ -112,3 +144,7 @@ class ButtonActions:
         # For a button, "the original response" is the message that carries it.
         await interaction.response.defer()
         await interaction.delete_original_response()
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"

@@ -14,6 +14,7 @@ from core.jobs import Job
 
 LABELS = {Action.REROLL: "reroll", Action.EDIT: "edit", Action.DETAILS: "details"}
 LABELS[Action.DELETE] = "delete"
+LABELS[Action.FULL_SIZE] = "full_size"
 
 
 class PressHandler(Protocol):
@@ -54,14 +55,19 @@ class ResultButton(
             await actions.pressed(interaction, self.press)
 
 
-def result_view(translator: Translator, jobs: list[Job]) -> discord.ui.View:
-    """One row per image (reroll, edit, details), and delete for the message."""
+def result_view(
+    translator: Translator, jobs: list[Job], shrunk: frozenset[str] = frozenset()
+) -> discord.ui.View:
+    """One row per image (reroll, edit, details, and full size for one in `shrunk`: sent
+    smaller than made), and delete for the message."""
     locale = jobs[0].locale
     view = discord.ui.View(timeout=None)
     single = len(jobs) == 1
     for row, job in enumerate(jobs):
         number = "" if single else f" {row + 1}"
-        for action in (Action.REROLL, Action.EDIT, Action.DETAILS):
+        actions = [Action.REROLL, Action.EDIT, Action.DETAILS]
+        actions += [Action.FULL_SIZE] if job.id in shrunk else []
+        for action in actions:
             label = translator.text(locale, f"button.{LABELS[action]}") + number
             view.add_item(ResultButton(button_id(action, job.id), label, row=row))
     delete = translator.text(locale, "button.delete")

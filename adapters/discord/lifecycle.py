@@ -111,7 +111,7 @@ class ImagineBot(commands.Bot):
 
     def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
         self.doors = (service, admin)
-        self.button_actions = ButtonActions(service, self._translator, self._clock)
+        self.button_actions = ButtonActions(service, self._translator, self._clock, self._images)
 
     async def setup_hook(self) -> None:
         if self.doors is None:

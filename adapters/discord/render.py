@@ -17,7 +17,7 @@ from adapters.discord.target import DiscordTarget
 from core.clock import Clock
 from core.delivery import Translator, batch_summary, caption, event_text
 from core.errors import DeliveryRefused
-from core.images import FitRules, ImageWorkers
+from core.images import FitRules, FittedImage, ImageWorkers
 from core.jobs import BatchState, EventKind, Job, JobEvent
 
 log = logging.getLogger("imagine.discord")
@@ -102,14 +102,14 @@ class DiscordNotifier:
     async def _send(self, jobs: list[Job], target: DiscordTarget, note: str = "") -> None:
         """The images, with `note` (what a batch is missing) above them."""
         if self._alive(target):
-            files, embeds = await self._result(jobs, target.size_limit)
+            files, embeds, view = await self._result(jobs, target.size_limit)
             try:
                 await self._webhook(target).edit_message(
                     target.message_id,
                     content=clip(note),
                     attachments=files,
                     embeds=embeds,
-                    view=result_view(self._t, jobs),
+                    view=view,
                 )
                 return
             except discord.HTTPException as error:
@@ -145,26 +145,33 @@ class DiscordNotifier:
         if not jobs:
             await channel.send(clip(content), allowed_mentions=mention)
             return
-        files, embeds = await self._result(jobs, size_limit)
+        files, embeds, view = await self._result(jobs, size_limit)
         await channel.send(
             content,
             files=files,
             embeds=embeds,
-            view=result_view(self._t, jobs),
+            view=view,
             allowed_mentions=mention,
         )
 
     async def _result(
         self, jobs: list[Job], size_limit: int
-    ) -> tuple[list[discord.File], list[discord.Embed]]:
+    ) -> tuple[list[discord.File], list[discord.Embed], discord.ui.View]:
+        """The images within `size_limit`, their embeds, and their buttons (with Full size
+        for one that had to be shrunk)."""
         fitted = await asyncio.gather(*(self._fitted(job, size_limit) for job in jobs))
-        files, embeds = [], []
-        for job, (data, extension) in zip(jobs, fitted, strict=True):
+        files, embeds, shrunk = [], [], set()
+        for job, image in zip(jobs, fitted, strict=True):
+            extension = "jpg" if image.info.format.upper() == "JPEG" else image.info.format.lower()
             name = f"imagine_{job.id}.{extension}"
-            files.append(discord.File(io.BytesIO(data), filename=name))
+            files.append(discord.File(io.BytesIO(image.data), filename=name))
             embed = discord.Embed(description=clip(caption(self._t, job), EMBED_TEXT_LIMIT))
+            if image.changed:  # say so: the caption names the size ModelScope made
+                shrunk.add(job.id)
+                shown = f"{image.info.width}x{image.info.height}"
+                embed.set_footer(text=self._t.text(job.locale, "discord.shrunk", shown=shown))
             embeds.append(embed.set_image(url=f"attachment://{name}"))
-        return files, embeds
+        return files, embeds, result_view(self._t, jobs, frozenset(shrunk))
 
     async def _tell_refused(self, event: JobEvent, error: discord.HTTPException) -> None:
         """Where Discord still lets the bot speak, say in words that the result was refused."""
@@ -184,9 +191,7 @@ class DiscordNotifier:
     def _webhook(self, target: DiscordTarget) -> discord.Webhook:
         return discord.Webhook.partial(target.application_id, target.token, client=self._client)
 
-    async def _fitted(self, job: Job, size_limit: int) -> tuple[bytes, str]:
+    async def _fitted(self, job: Job, size_limit: int) -> FittedImage:
         """The image within this place's upload limit (never a hard-coded size)."""
         data = await asyncio.to_thread(Path(job.result_path or "").read_bytes)
-        fitted = await self._images.fit(data, FitRules(max_bytes=size_limit))
-        extension = "jpg" if fitted.info.format.upper() == "JPEG" else fitted.info.format.lower()
-        return fitted.data, extension
+        return await self._images.fit(data, FitRules(max_bytes=size_limit))

@@ -180,6 +180,16 @@ def _shrink(image: Image.Image) -> Image.Image:
     return image.resize(size, Image.Resampling.LANCZOS)
 
 
+def lossless_webp(data: bytes) -> bytes:
+    """The same pixels as a lossless WebP: usually a third smaller than a PNG, so the
+    original may still fit where a PNG does not."""
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        buffer = io.BytesIO()
+        image.save(buffer, "WEBP", lossless=True, quality=80, method=4)
+        return buffer.getvalue()
+
+
 def _encode(image: Image.Image, fmt: str, **options: int) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, optimize=True, **options)

@@ -22,7 +22,14 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from core.errors import BadInputImage, DownloadError
-from core.images.processing import FitRules, FittedImage, ImageInfo, fit_image, inspect_image
+from core.images.processing import (
+    FitRules,
+    FittedImage,
+    ImageInfo,
+    fit_image,
+    inspect_image,
+    lossless_webp,
+)
 from core.images.processing import to_data_uri as _to_data_uri
 
 T = TypeVar("T")
@@ -51,6 +58,10 @@ class ImageWorkers:
     async def fit(self, data: bytes, rules: FitRules) -> FittedImage:
         """The image within a chat's limits (core.images.processing.fit_image)."""
         return await self.run(fit_image, data, rules)
+
+    async def lossless(self, data: bytes) -> bytes:
+        """The image's pixels, unchanged, as a (smaller) lossless WebP."""
+        return await self.run(lossless_webp, data)
 
     async def inspect(self, data: bytes) -> ImageInfo:
         """A checked image's format and size, or a `DownloadError`."""

@@ -1,16 +1,19 @@
-"""The result's buttons: reroll, edit (a modal), details and delete, each through discord.py."""
+"""The result's buttons: reroll, edit (a modal), details, full size and delete, each through
+discord.py."""
 
 from __future__ import annotations
 
 import copy
+import io
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot.simulator import Simulator
 from tests.adapters.discord.fake_discord import FakeDiscord
 from tests.adapters.discord.harness import BOT_TOKEN, discord_world, private_reply, result_of
-from tests.adapters.discord.payloads import ADMIN, BOB, MANAGE_GUILD, options
+from tests.adapters.discord.payloads import ADMIN, ALICE, BOB, MANAGE_GUILD, options
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -153,3 +156,47 @@ async def test_an_edit_form_opened_before_a_restart_works_after_it(
         assert [t.body["prompt"] for t in simulator.tasks.values()] == ["a red fox", "a blue fox"]
     finally:
         await fake.stop()
+
+
+async def test_a_shrunk_image_says_so_and_full_size_sends_the_original_pixels(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    limit = 2_000_000  # the simulator's 1328x1328 PNG is ~3 MB, its lossless WebP ~1.8 MB
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        fake.upload_limit = limit
+        options_ = options(prompt="a busy street", size="1328x1328")
+        sent = await fake.command("imagine", options=options_, size_limit=limit)
+        message = await result_of(world, sent)
+        (embed,) = message["embeds"]
+        assert embed["footer"]["text"].startswith("Shown at ")
+        assert embed["footer"]["text"].endswith("press Full size for the original.")
+        clicked = await fake.click(message, button(message, "🖼 Full size"), size_limit=limit)
+
+        def original_file() -> bytes | None:
+            for call in fake.answers(clicked):
+                if call.route == "webhook_send" and call.files:
+                    return next(iter(call.files.values()))
+            return None
+
+        await fake.wait_until(lambda: original_file() is not None)
+        sent_back = original_file()
+        assert sent_back is not None and len(sent_back) <= limit
+        (job,) = await world.core.service.history(f"discord:{ALICE}")
+        made = Path(str(job.result_path)).read_bytes()
+        with Image.open(io.BytesIO(sent_back)) as back, Image.open(io.BytesIO(made)) as original:
+            assert back.format == "WEBP" and back.size == original.size == (1328, 1328)
+            assert back.convert("RGB").tobytes() == original.convert("RGB").tobytes()
+
+
+async def test_full_size_too_large_even_as_webp_is_said(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake = world.fake
+        fake.upload_limit = 200_000
+        sent = await fake.command("imagine", options=options(prompt="x"), size_limit=200_000)
+        message = await result_of(world, sent)
+        clicked = await fake.click(message, button(message, "🖼"), size_limit=200_000)
+        said = await private_reply(world, clicked)
+        assert said.startswith("The original is 1.") and "(0.2 MB)" in said
