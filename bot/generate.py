@@ -105,6 +105,7 @@ async def _drain(
             image = await engine.generate(params, ProgressPrinter(index, reporter))
         except Unauthorized as error:
             reporter.say("cli.failed", index=index, message=reporter.error(error))
+            reporter.say("cli.check_token")  # here, the reader is the one to fix it
             outcome.unauthorized = True
             break  # this token is out; the other tokens' engines take the rest
         except ImagineError as error:

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.terms import Phrase, Term
+from core.terms import Key, Phrase, Term
 
 
 class ImagineError(Exception):
@@ -444,7 +444,7 @@ class TaskTimedOut(UpstreamError):
         self.last_status = last_status
 
     def params(self) -> dict[str, object]:
-        return {"seconds": round(self.waited), "status": self.last_status}
+        return {"seconds": round(self.waited), "status": Key(f"status.{self.last_status}")}
 
 
 def _shorten(value: object, limit: int = 60) -> object:

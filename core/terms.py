@@ -15,6 +15,13 @@ class Term(str):
     __slots__ = ()
 
 
+class Key(str):
+    """A value that is a message key of its own (`status.RUNNING`): shown as that message,
+    or as the part after the last dot when no catalog has it."""
+
+    __slots__ = ()
+
+
 class ModelId(str):
     """A model's repository id, which the translator shows by the catalog's name for it."""
 
@@ -44,3 +51,27 @@ class Phrase:
 
     def __hash__(self) -> int:
         return hash(self.key)
+
+
+def to_plain(value: object) -> object:
+    """A message value as JSON keeps it (a job's failure is stored with its row), its kind
+    included, so it is still translated after a restart."""
+    if isinstance(value, Phrase):
+        return {"phrase": value.key, "params": {k: to_plain(v) for k, v in value.params.items()}}
+    for kind in (Term, Key, ModelId):
+        if isinstance(value, kind):
+            return {kind.__name__.lower(): str(value)}
+    return value if isinstance(value, int | float | str | None) else str(value)
+
+
+def from_plain(value: object) -> object:
+    """The message value `to_plain` stored."""
+    if not isinstance(value, dict):
+        return value
+    if "phrase" in value:
+        params = {k: from_plain(v) for k, v in dict(value.get("params") or {}).items()}
+        return Phrase(str(value["phrase"]), **params)
+    for kind in (Term, Key, ModelId):
+        if kind.__name__.lower() in value:
+            return kind(value[kind.__name__.lower()])
+    return str(value)

@@ -9,7 +9,7 @@ from importlib import resources
 
 from core.errors import ImagineError
 from core.requests.catalog import Catalog
-from core.terms import ModelId, Phrase, Term
+from core.terms import Key, ModelId, Phrase, Term
 
 DEFAULT_LOCALE = "en"
 
@@ -52,6 +52,9 @@ class Translator:
             return self.text(locale, f"phrase.{value.key}", **value.params)
         if isinstance(value, ModelId):
             return self.model_names.get(value, str(value))
+        if isinstance(value, Key):
+            known = any(value in catalog for catalog in self.catalogs.values())
+            return self.text(locale, value) if known else value.rpartition(".")[2]
         return value
 
 

@@ -7,7 +7,7 @@ from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
 from core.jobs.views import DefaultsChange, QueueState, QuotaView
 from core.requests.catalog import Catalog
-from core.terms import ModelId, Phrase
+from core.terms import ModelId, Phrase, Term, from_plain
 
 
 def event_text(translator: Translator, event: JobEvent) -> str:
@@ -71,7 +71,8 @@ def batch_summary(translator: Translator, batch: BatchState) -> str:
 
 
 def failure_reason(translator: Translator, job: Job) -> str:
-    return translator.text(job.locale, job.error_key or "error.internal", **job.error_params)
+    params = {name: from_plain(value) for name, value in job.error_params.items()}
+    return translator.text(job.locale, job.error_key or "error.internal", **params)
 
 
 def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
@@ -147,7 +148,7 @@ def settings_saved_text(
     translator: Translator, locale: str, field: str, value: str, change: DefaultsChange
 ) -> str:
     """A saved default, and a saved size the new model does not fit (cleared)."""
-    lines = [translator.text(locale, "settings.saved", field=field, value=value)]
+    lines = [translator.text(locale, "settings.saved", field=Term(field), value=value)]
     if "size" in change.cleared:
         size = change.cleared["size"]
         lines.append(translator.text(locale, "settings.size_cleared", size=size, model=value))

@@ -34,6 +34,7 @@ from core.jobs.rows import JobRows
 from core.metrics import DELIVERY_DELAY, JOBS_FINISHED, POLLS_PER_JOB
 from core.modelscope.retry import Backoff
 from core.modelscope.runtimes import RunTimes, workload_of
+from core.terms import to_plain
 
 log = logging.getLogger("imagine.worker")
 
@@ -260,7 +261,7 @@ def _refund(quota: QuotaState) -> QuotaState:
 
 
 def _plain(params: dict[str, object]) -> dict[str, Any]:
-    return {k: v if isinstance(v, int | float | str) else str(v) for k, v in params.items()}
+    return {name: to_plain(value) for name, value in params.items()}
 
 
 def final_event(state: JobState) -> EventKind:

@@ -37,8 +37,8 @@ async def test_information_commands(simulator, session, tmp_path: Path) -> None:
         assert "/imagine PROMPT [flags]" in await reply_to(world, "/help")
         assert "你好" in await reply_to(world, "/start", language="zh-hans")
         models = await reply_to(world, "/models")
-        assert "Qwen-Image — qwen: qwen-image, 64..1664 px, cost 2" in models
-        assert "edits photos" in models
+        assert "Qwen-Image (qwen): sides 64 to 1664 px, costs 2" in models
+        assert "edits pictures" in models
         quota = await reply_to(world, "/quota")
         assert quota.startswith("You: 0 used today, 20 left")
         assert (await reply_to(world, "/history")).startswith("You have no images yet")

@@ -114,3 +114,32 @@ def test_phrases_and_model_names_inside_messages() -> None:
         "Model: Z-Image Turbo"
     )
     assert TRANSLATOR.text("en", "detail.model", value=ModelId("a/b")) == "Model: a/b"
+
+
+def test_message_values_survive_the_store_and_are_translated_after_it() -> None:
+    import dataclasses
+    import json
+
+    from core.delivery.render import failure_reason
+    from core.terms import Key, Phrase, Term, from_plain, to_plain
+    from tests.core.stores.test_contract import job as stored_job
+
+    def through_json(params: dict[str, object]) -> dict[str, object]:
+        return json.loads(json.dumps({k: to_plain(v) for k, v in params.items()}))
+
+    values = {
+        "reason": Term("download_not_image"),
+        "status": Key("status.RUNNING"),
+        "wait": Phrase("about_wait", time=Phrase("seconds", n=5)),
+        "n": 3,
+    }
+    assert {k: from_plain(v) for k, v in through_json(values).items()} == values
+    timed_out = errors.TaskTimedOut("t1", 600.4, "RUNNING")
+    job = dataclasses.replace(  # a failed job as read back from the store (locale zh)
+        stored_job(), error_key=timed_out.key, error_params=through_json(timed_out.params())
+    )
+    assert failure_reason(TRANSLATOR, job) == "等待 600 秒后图片仍未完成（状态 生成中）。"
+    unknown = Key("status.QUEUED_SOMEWHERE")  # a status no catalog has: shown as it is
+    assert TRANSLATOR.text("en", "error.task_timed_out", seconds=1, status=unknown).endswith(
+        "(still QUEUED_SOMEWHERE)."
+    )
