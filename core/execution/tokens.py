@@ -32,6 +32,7 @@ class TokenAccount:
     concurrency: int = 1
     daily_budget: float | None = None
     disabled_reason: str = ""
+    disabled_at: float = 0.0  # on the clock's monotonic time
     cool_until: float = 0.0  # on the clock's monotonic time
     strikes: int = 0  # 429s to a submit in a row
 
@@ -51,6 +52,7 @@ class TokenPool:
 
     def disable(self, account: TokenAccount, reason: str) -> None:
         account.disabled_reason = reason
+        account.disabled_at = self._clock.monotonic()
         log.error(
             "ModelScope %s is out of the pool: %s; fix MODELSCOPE_API_TOKEN",
             account.label,
@@ -87,10 +89,11 @@ class TokenPool:
         starts no task; a rejected one leaves the pool, an accepted one (re)joins it, and one
         that cannot be asked now stays as it is."""
         for account in self.accounts if accounts is None else accounts:
+            asked_at = self._clock.monotonic()
             accepted = await account.engine.client.accepts_token()
             if accepted is False and not account.disabled_reason:
                 self.disable(account, "rejected when checked")
-            elif accepted:
+            elif accepted and account.disabled_at <= asked_at:  # no newer 401 since we asked
                 self.enable(account)
 
     def out(self) -> list[TokenAccount]:

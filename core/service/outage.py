@@ -16,6 +16,7 @@ outage are said once whoever notices first (`first_sight`, for an hour).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from core.clock import Clock
@@ -55,6 +56,7 @@ class TokenWatch:
         self._locale = locale
         self._first_sight = first_sight
         self.outage = False
+        self.checked = asyncio.Event()  # set once every token was checked at start
 
     @property
     def blocked(self) -> bool:
@@ -66,6 +68,7 @@ class TokenWatch:
     ) -> None:
         """Check every token, then watch the pool until cancelled."""
         await self._tokens.check()
+        self.checked.set()
         since_check = 0.0
         while True:
             await self._settle()

@@ -59,6 +59,7 @@ async def test_readiness_follows_the_store_the_adapter_and_the_tokens(
                 assert ready.status == 200
                 assert (await ready.json())["adapters"] == {"discord": True}
             (slot,) = world.core.tokens.accounts
+            await world.core.watch.checked.wait()  # the check at start found it accepted
             world.core.tokens.disable(slot, "401 from ModelScope")
             async with session.get(f"{base}/readyz") as ready:
                 assert ready.status == 503

@@ -3,11 +3,12 @@ once, and the queue moving on by itself once a token works again."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
-from bot.simulator import Timing
+from bot.simulator import Fault, Timing
 from core.errors import NoWorkingToken
 from core.jobs.events import EventKind
 from core.jobs.job import JobState
@@ -60,3 +61,18 @@ async def test_waiting_users_are_told_once_and_the_queue_resumes(
             assert (await h.job(job.id)).state is JobState.DONE
         assert not h.core.watch.outage
         assert len(held(h)) == 2 and len(h.notifier.direct_messages) == 1  # said once
+
+
+async def test_a_401_during_a_check_is_not_undone_by_it(simulator, session, tmp_path) -> None:
+    async with running_core(simulator, session, tmp_path, tokens=(TOKEN,)) as h:
+        await h.core.watch.checked.wait()
+        (account,) = h.core.tokens.accounts
+        h.core.tokens.disable(account, "401 at a submit")  # before the check: it may undo it
+        simulator.faults.add(Fault("poll", "delay", seconds=0.3))
+        check = asyncio.create_task(h.core.tokens.check())
+        await asyncio.sleep(0.1)  # the probe is on its way
+        h.core.tokens.disable(account, "401 at a submit")  # newer than the probe's question
+        await check
+        assert account.disabled_reason == "401 at a submit"
+        await h.core.tokens.check()  # a later check that finds it accepted brings it back
+        assert account.disabled_reason == ""
