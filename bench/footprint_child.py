@@ -10,8 +10,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
-from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
+from adapters.discord.config import DiscordConfig
+from adapters.discord.lifecycle import DiscordAdapter
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.lifecycle import TelegramAdapter
 from bench.common import pipeline, rss_bytes
 from core.delivery import load_translator
 from core.images import ImageWorkers

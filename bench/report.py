@@ -190,6 +190,32 @@ def chaos_section(run: dict[str, Any] | None) -> list[str]:
     return [*lines, "", f"Targets ({targets}): {verdict(met)}.", ""]
 
 
+def startup_section(r: dict[str, Any] | None) -> list[str]:
+    if r is None:  # a run from before this benchmark
+        return []
+    cold, warm = r["first_image_cold"], r["first_image_warmed"]
+    sdks = ", ".join(r["sdks_imported_by_the_cli"]) or "none"
+    met = r["enqueue_s"] < 0.5 and warm["first_vs_second"] <= 1.2
+    return [
+        "## 9. Start-up",
+        "",
+        f"`imagine-bot enqueue` (SQLite, no chat platform): {r['enqueue_s']} s, "
+        f"{r['enqueue_vs_bare_python']}x bare Python ({r['bare_python_s']} s); chat SDKs the "
+        f"command imports without a platform configured: {sdks}.",
+        "",
+        "| image workers | first image | second | first / second |",
+        "|---|---|---|---|",
+        f"| started at the first image | {cold['first_s']} s | {cold['second_s']} s "
+        f"| {cold['first_vs_second']} |",
+        f"| warmed with the bot | {warm['first_s']} s | {warm['second_s']} s "
+        f"| {warm['first_vs_second']} |",
+        "",
+        f"Targets (enqueue under 0.5 s, the first image no slower than the second): "
+        f"{verdict(met)}.",
+        "",
+    ]
+
+
 def render(run: dict[str, Any], chaos: dict[str, Any] | None = None) -> str:
     machine, results = run["machine"], run["results"]
     lines = [
@@ -212,5 +238,6 @@ def render(run: dict[str, Any], chaos: dict[str, Any] | None = None) -> str:
         *fairness_section(results["fairness"]),
         *scale_out_section(results["scale_out"]),
         *chaos_section(chaos),
+        *startup_section(results.get("startup")),
     ]
     return "\n".join(lines)

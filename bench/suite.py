@@ -17,6 +17,7 @@ from bench.footprint import footprint
 from bench.images import ImageConfig, images
 from bench.responsiveness import LoadConfig, responsiveness
 from bench.scale_out import ScaleConfig, scale_out
+from bench.startup import StartupConfig, startup
 from bench.throughput import ThroughputConfig, throughput
 
 
@@ -29,6 +30,7 @@ class Mode:
     throughput: ThroughputConfig
     fairness: FairnessConfig
     scale_out: ScaleConfig
+    startup: StartupConfig
 
 
 MODES = {
@@ -40,6 +42,7 @@ MODES = {
         ThroughputConfig(jobs=300, users=50, slots=32),
         FairnessConfig(run_seconds=0.15, slots=2),
         ScaleConfig(jobs=60, workers=(1, 2)),  # the full mode adds 4 workers
+        StartupConfig(runs=7),
     ),
     "full": Mode(
         DeliveryConfig(scale=0.1, tasks=300, warmup=20, slots=15),
@@ -49,6 +52,7 @@ MODES = {
         ThroughputConfig(jobs=2000, users=100, slots=32),
         FairnessConfig(run_seconds=0.5, slots=2),
         ScaleConfig(jobs=400),
+        StartupConfig(runs=15),
     ),
     # The test suite's: every benchmark end to end in seconds, numbers not meaningful.
     "smoke": Mode(
@@ -59,6 +63,7 @@ MODES = {
         ThroughputConfig(jobs=20, users=5, slots=8),
         FairnessConfig(run_seconds=0.05, slots=2),
         ScaleConfig(jobs=6, workers=(1, 2)),
+        StartupConfig(runs=1),
     ),
 }
 
@@ -93,6 +98,7 @@ async def run_all(mode: Mode, name: str, command: str, workdir: Path) -> dict[st
     await timed(results, "throughput", throughput(mode.throughput, workdir / "throughput"))
     await timed(results, "fairness", fairness(mode.fairness, workdir / "fairness"))
     await timed(results, "scale_out", scale_out(mode.scale_out, workdir / "scale_out"))
+    await timed(results, "startup", startup(mode.startup, _made(workdir / "startup")))
     return {
         "mode": name,
         "command": command,
@@ -101,3 +107,8 @@ async def run_all(mode: Mode, name: str, command: str, workdir: Path) -> dict[st
         "seconds": round(time.perf_counter() - started, 1),
         "results": results,
     }
+
+
+def _made(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

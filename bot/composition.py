@@ -17,15 +17,14 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.cli.render import JsonlNotifier
 from adapters.discord import PLATFORM as DISCORD
-from adapters.discord.lifecycle import DiscordAdapter
 from adapters.telegram import PLATFORM as TELEGRAM
-from adapters.telegram.lifecycle import TelegramAdapter
 from bot.config import (
     EngineConfig,
     build_engines,
@@ -46,7 +45,11 @@ from core.requests import Catalog, load_catalog
 from core.service import Core
 from core.stores import Backend, open_backend
 
-Adapter = TelegramAdapter | DiscordAdapter
+if TYPE_CHECKING:  # each SDK is imported only by a process that serves its platform
+    from adapters.discord.lifecycle import DiscordAdapter
+    from adapters.telegram.lifecycle import TelegramAdapter
+
+    Adapter = TelegramAdapter | DiscordAdapter
 
 
 @dataclass
@@ -96,7 +99,7 @@ async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
                 f"`imagine-bot {role.name}` shares its queue with other processes through "
                 "Redis: set STORE_URL=redis://HOST:PORT/DB"
             )
-        async with aiohttp.ClientSession() as session:
+        async with aiohttp.ClientSession() as session, _warming(images, role):
             translator = load_translator(catalog)
             adapters = _adapters(settings, role, backend, (clock, images, translator))
             core = _core(settings, role, backend, session, (clock, images, catalog), adapters)
@@ -160,14 +163,32 @@ def _adapters(
     adapters: list[tuple[str, Adapter]] = []
     if TELEGRAM in platforms:
         config = telegram_config(settings)
+        from adapters.telegram.lifecycle import TelegramAdapter
+
         telegram = TelegramAdapter(config, translator, images, backend.first_sight)
         adapters.append((TELEGRAM, telegram))
     if DISCORD in platforms:
         discord = discord_config(settings)
         if not role.receives_from(DISCORD):  # a worker: its gateway process syncs commands
             discord = dataclasses.replace(discord, sync_commands=False)
+        from adapters.discord.lifecycle import DiscordAdapter
+
         adapters.append((DISCORD, DiscordAdapter(discord, translator, clock, images)))
     return adapters
+
+
+@contextlib.asynccontextmanager
+async def _warming(images: ImageWorkers, role: Role) -> AsyncIterator[None]:
+    """The image workers start with the bot (in the background), not at its first image;
+    `enqueue`, which makes no image, starts none."""
+    needs_images = role.claiming or role.receives != frozenset()
+    task = asyncio.create_task(images.warm()) if needs_images else None
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
 
 async def start_adapters(

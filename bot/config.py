@@ -8,9 +8,8 @@ from pathlib import Path
 
 import aiohttp
 
-from adapters.discord.lifecycle import DiscordConfig
-from adapters.discord.who import Places
-from adapters.telegram.lifecycle import TelegramConfig
+from adapters.discord.config import DiscordConfig, Places
+from adapters.telegram.config import TelegramConfig
 from bot.settings import Settings
 from core.clock import Clock
 from core.errors import ConfigurationError

@@ -9,8 +9,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-from telegram import Bot
-from telegram.error import InvalidToken, NetworkError
 
 from bot.composition import open_store_backend
 from bot.config import EngineConfig, build_engines
@@ -110,6 +108,9 @@ async def _modelscope(settings: Settings, session: aiohttp.ClientSession) -> lis
 
 
 async def _telegram(settings: Settings) -> Finding:
+    from telegram import Bot  # only when Telegram is configured: the SDK is slow to import
+    from telegram.error import InvalidToken, NetworkError
+
     token = settings.telegram_bot_token
     assert token is not None  # noqa: S101 - checked by the caller
     bot = Bot(token.get_secret_value(), base_url=settings.telegram_api_base_url)

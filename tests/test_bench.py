@@ -34,9 +34,14 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     scale = results["scale_out"]["workers"]
     assert set(scale) == {"1", "2"} and scale["1"]["vs_one_worker"] == 1.0
     assert all(row["jobs_per_second"] > 0 for row in scale.values())
+    start = results["startup"]
+    assert start["enqueue_s"] > start["bare_python_s"] > 0
+    assert start["sdks_imported_by_the_cli"] == []  # no chat SDK without a chat platform
+    assert start["first_image_warmed"]["second_s"] > 0
     assert not any(isinstance(v, float) and math.isnan(v) for v in _numbers(results))
     report = render(run)
     assert "## 6. Fairness" in report and "## 7. Scale-out" in report and "smoke mode" in report
+    assert "## 9. Start-up" in report
 
 
 def _numbers(tree: object) -> list[object]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
 from typing import cast
 
 import discord
@@ -17,29 +16,18 @@ from adapters.discord import replies
 from adapters.discord.admin import AdminCommands
 from adapters.discord.buttons import ButtonActions
 from adapters.discord.commands import UserCommands
+from adapters.discord.config import DiscordConfig, Places
 from adapters.discord.keyboards import ResultButton
 from adapters.discord.localization import CommandTexts
 from adapters.discord.render import DiscordNotifier
-from adapters.discord.who import Places, locale_of
+from adapters.discord.who import locale_of
 from core.clock import Clock
 from core.delivery import Translator
 from core.errors import ImagineError
 from core.images import ImageWorkers
-from core.secret import Secret
 from core.service import CommunityAdmin, GenerationService
 
 log = logging.getLogger("imagine.discord")
-
-
-@dataclass(frozen=True)
-class DiscordConfig:
-    token: Secret
-    api_base_url: str = "https://discord.com/api/v10"
-    gateway_url: str = "wss://gateway.discord.gg"
-    places: Places = field(default_factory=Places)
-    sync_commands: bool = True
-    dev_guild_id: int | None = None  # sync there (instant) instead of globally
-    guild_ready_timeout: float = 2.0
 
 
 def point_at(config: DiscordConfig) -> None:

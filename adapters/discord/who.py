@@ -3,8 +3,6 @@ whether the bot serves that place."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import discord
 
 from adapters.discord import PLATFORM
@@ -39,19 +37,3 @@ def actor(interaction: discord.Interaction) -> Actor:
         return interaction.guild_id is not None and interaction.permissions.manage_guild
 
     return Actor(user_key(interaction), chat_key(interaction), chat_admin)
-
-
-@dataclass(frozen=True)
-class Places:
-    """Where the bot answers: allow-lists of servers and channels (empty: everywhere), DMs."""
-
-    guilds: frozenset[int] = frozenset()
-    channels: frozenset[int] = frozenset()
-    dms: bool = True
-
-    def serves(self, interaction: discord.Interaction) -> bool:
-        if interaction.guild_id is None:
-            return self.dms
-        if self.guilds and interaction.guild_id not in self.guilds:
-            return False
-        return not self.channels or interaction.channel_id in self.channels

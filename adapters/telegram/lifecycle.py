@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
-from typing import Literal
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -14,6 +12,7 @@ from telegram.ext import ApplicationBuilder, ContextTypes
 from adapters.telegram.admin import AdminCommands
 from adapters.telegram.buttons import Buttons
 from adapters.telegram.commands import Commands
+from adapters.telegram.config import TelegramConfig, file_base_url
 from adapters.telegram.menu import set_command_menu
 from adapters.telegram.ratelimit import PriorityRateLimiter
 from adapters.telegram.render import TelegramNotifier
@@ -22,33 +21,9 @@ from adapters.telegram.who import locale_of
 from core.delivery import Translator
 from core.errors import ImagineError
 from core.images import ImageWorkers
-from core.secret import Secret
 from core.service import CommunityAdmin, GenerationService
 
 log = logging.getLogger("imagine.telegram")
-
-
-@dataclass(frozen=True)
-class TelegramConfig:
-    token: Secret
-    base_url: str = "https://api.telegram.org/bot"
-    mode: Literal["polling", "webhook"] = "polling"
-    poll_timeout: int = 10
-    webhook_url: str = ""
-    webhook_secret: Secret | None = None
-    webhook_host: str = "0.0.0.0"  # noqa: S104 - Telegram must reach it
-    webhook_port: int = 8443
-    webhook_path: str = "/telegram"
-    messages_per_second: float = 30.0
-    chat_messages_per_second: float = 1.0
-    group_messages_per_minute: float = 20.0
-    max_retries: int = 5
-
-
-def file_base_url(base_url: str) -> str:
-    """`https://api.telegram.org/bot` -> `https://api.telegram.org/file/bot`."""
-    root = base_url.removesuffix("/bot").rstrip("/")
-    return f"{root}/file/bot"
 
 
 class TelegramAdapter:

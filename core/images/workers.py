@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import io
 import multiprocessing
 import os
 import signal
@@ -20,6 +21,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
+
+from PIL import Image
 
 from core.errors import BadInputImage, DownloadError
 from core.images.processing import (
@@ -76,8 +79,18 @@ class ImageWorkers:
             raise BadInputImage(error.reason) from None
 
     def start(self) -> None:
-        """Start the processes now rather than at the first image."""
+        """Create the pool now (its processes start at their first work; see `warm`)."""
         self._executor()
+
+    async def warm(self) -> None:
+        """Start every worker process now, with Pillow imported, so the first image after a
+        start does not wait a second for them."""
+        await asyncio.gather(*(self.run(_ready) for _ in range(self._workers)))
+
+    @property
+    def running(self) -> int:
+        """Worker processes alive now."""
+        return len(getattr(self._pool, "_processes", None) or {})
 
     def close(self) -> None:
         """Stop the worker processes (they start again on the next use)."""
@@ -88,13 +101,16 @@ class ImageWorkers:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(self._workers, context, initializer=_detach)
+            self._pool = ProcessPoolExecutor(
+                self._workers, context, initializer=_detach, initargs=(os.getpid(),)
+            )
         return self._pool
 
 
-def _detach() -> None:
+def _detach(bot: int) -> None:
     """In each worker: let go of the bot's stdout and stderr, so whoever reads them sees
-    them close when the bot ends, and die with the bot (Linux) even when it is killed."""
+    them close when the bot ends, and die with the bot (Linux) even when it is killed,
+    including a bot killed while this worker was still starting (it ends at once)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     for stream in (1, 2):
         os.dup2(devnull, stream)
@@ -102,3 +118,13 @@ def _detach() -> None:
     if sys.platform == "linux":
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != bot:  # the bot died before the signal was asked for
+            os._exit(0)
+
+
+def _ready() -> None:
+    """A worker's first work: Pillow imported (unpickling this imports the module) and its
+    plugins loaded, by checking a picture of one pixel, as every image is checked."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (1, 1)).save(buffer, "PNG")
+    inspect_image(buffer.getvalue())

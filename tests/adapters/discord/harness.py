@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 
 from adapters.discord import PLATFORM
-from adapters.discord.lifecycle import DiscordAdapter, DiscordConfig
+from adapters.discord.config import DiscordConfig
+from adapters.discord.lifecycle import DiscordAdapter
 from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from adapters.discord.who import Places
+from adapters.discord.config import Places
 from bot.simulator import Fault as SimFault
 from bot.simulator import Simulator, Timing
 from core.jobs.policy import Policy

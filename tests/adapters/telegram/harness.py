@@ -12,7 +12,8 @@ from typing import Any
 import aiohttp
 
 from adapters.telegram import PLATFORM
-from adapters.telegram.lifecycle import TelegramAdapter, TelegramConfig
+from adapters.telegram.config import TelegramConfig
+from adapters.telegram.lifecycle import TelegramAdapter
 from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy
