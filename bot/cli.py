@@ -11,18 +11,18 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.cli_inputs import build_requests
 from bot.config import EngineConfig
 from bot.doctor import add_doctor
-from bot.generate import Reporter, run_tasks, simulated
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
-from bot.settings import Settings
-from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
 from core.delivery import load_translator
 from core.errors import ConfigurationError, InvalidParameter
 from core.requests import GenerationParams, load_catalog
+
+if TYPE_CHECKING:  # the terminal's generate and the simulator load only when asked for
+    from bot.settings import Settings
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _generate(args: argparse.Namespace) -> int:
+    from bot.generate import Reporter, run_tasks, simulated
+
     translator = load_translator()
     try:
         chosen_language(args.lang)
@@ -115,6 +117,8 @@ async def _generate(args: argparse.Namespace) -> int:
 
 
 def _tasks(args: argparse.Namespace, settings: Settings) -> list[GenerationParams]:
+    from bot.cli_inputs import build_requests
+
     if not 1 <= args.count <= 4:
         raise InvalidParameter("count", args.count, "1..4")
     catalog = load_catalog(settings.model_catalog_file)
@@ -126,6 +130,8 @@ def _out_dir(args: argparse.Namespace) -> Path | None:
 
 
 async def _serve_simulator(args: argparse.Namespace) -> int:
+    from bot.simulator import Simulator, Timing
+
     timing = Timing(queue_mean=args.queue_mean, run_mean=args.run_mean, run_sd=args.run_sd)
     tokens = frozenset(args.token) if args.token else None
     models = load_catalog(Path(args.catalog) if args.catalog else None).models
