@@ -1,4 +1,20 @@
 # imagine-bot: one process with SQLite under /data (see compose.yaml). Build: docker build -t imagine-bot .
+# Two stages: the first builds imagine-bot's wheel; the image installs the locked dependencies
+# (requirements.lock: the versions the tests ran, with hashes) and that wheel, and nothing else:
+# no source tree, no build folder.
+FROM python:3.11-slim-bookworm AS build
+
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY core ./core
+COPY adapters ./adapters
+COPY bot ./bot
+RUN pip wheel --no-deps --wheel-dir /wheels .
+
+
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -11,17 +27,15 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies in their own layer: it is rebuilt only when pyproject.toml changes.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
-    && pip install --requirement /tmp/requirements.txt \
-    && rm /tmp/requirements.txt
+# Dependencies in their own layer, rebuilt only when the lock file changes; every file checked
+# against its hash.
+COPY requirements.lock /tmp/requirements.lock
+RUN pip install --require-hashes --requirement /tmp/requirements.lock \
+    && rm /tmp/requirements.lock
 
-COPY README.md ./
-COPY core ./core
-COPY adapters ./adapters
-COPY bot ./bot
-RUN pip install --no-deps . \
+# The bot itself from the first stage's wheel, mounted for this step only (it leaves no copy).
+RUN --mount=type=bind,from=build,source=/wheels,target=/wheels \
+    pip install --no-deps /wheels/*.whl \
     && useradd --create-home --uid 10001 imagine \
     && mkdir /data \
     && chown imagine:imagine /data
@@ -30,9 +44,10 @@ USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8080
 
-# Liveness without curl or wget: the image's own Python asks /livez.
+# Liveness without curl or wget: the image's own Python asks /livez where the bot listens,
+# reading HEALTH_HOST and HEALTH_PORT as the bot does (bot/healthcheck.py).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/livez', timeout=4)"]
+    CMD ["python", "-m", "bot.healthcheck"]
 
 # Exec form: the bot is PID 1 and gets SIGTERM itself (it drains, then exits).
 ENTRYPOINT ["imagine-bot"]

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.composition import check_writable
 from bot.config import EngineConfig
 from bot.doctor import add_doctor
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
@@ -106,6 +107,11 @@ async def _generate(args: argparse.Namespace) -> int:
         reporter.say("cli.no_prompts")
         return EXIT_USAGE
     config = EngineConfig.from_settings(settings, _out_dir(args))
+    try:
+        check_writable(config.output_dir)
+    except ConfigurationError as error:
+        print(translator.error(locale, error), file=sys.stderr)
+        return EXIT_CONFIG
     if args.simulate:
         models = load_catalog(settings.model_catalog_file).models
         async with simulated(config, reporter, models) as sim_config:

@@ -37,7 +37,7 @@ from bot.roles import RUN, Role, process_name
 from bot.settings import Settings
 from core.clock import Clock, SystemClock
 from core.delivery import Translator, load_translator
-from core.errors import ConfigurationError
+from core.errors import ConfigurationError, DataDirUnwritable
 from core.images import ImageWorkers
 from core.jobs import Notifier
 from core.modelscope import RunTimes
@@ -68,10 +68,7 @@ def check_writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
-        raise ConfigurationError(
-            f"DATA_DIR: the bot cannot write to {folder} ({error.strerror}); give the bot's "
-            "user write access to it, or set DATA_DIR to a folder it may write"
-        ) from None
+        raise DataDirUnwritable(str(folder), error.strerror or type(error).__name__) from None
 
 
 async def open_store_backend(settings: Settings) -> Backend:

@@ -6,6 +6,7 @@
     │   ├── ImageNotEditable          a picture with a model that does not edit
     │   └── BadInputImage             the picture to edit cannot be used (reason)
     ├── ConfigurationError            the operator must fix a setting or a file
+    │   └── DataDirUnwritable         DATA_DIR cannot be created or written to (path, reason)
     ├── DownloadError                 an output image could not be fetched or trusted
     ├── DeliveryRefused               a chat platform refused a result for good (platform, reason)
     ├── Crashed                       running a job failed on our side again and again
@@ -121,6 +122,19 @@ class ConfigurationError(ImagineError):
 
     def params(self) -> dict[str, object]:
         return {"detail": self.detail}
+
+
+class DataDirUnwritable(ConfigurationError):
+    """DATA_DIR is a folder the bot may not create or write to."""
+
+    key = "error.data_dir"
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"DATA_DIR {path!r} is not writable: {reason}")
+
+    def params(self) -> dict[str, object]:
+        return {"path": self.path, "reason": self.reason}
 
 
 class DownloadError(ImagineError):

@@ -7,10 +7,13 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -44,15 +47,83 @@ def test_a_non_root_user_a_data_volume_and_a_tool_free_healthcheck() -> None:
     (user,) = instruction("USER")
     assert user.split(":")[0].isdigit() and int(user.split(":")[0]) > 0
     assert json.loads(instruction("VOLUME")[0]) == ["/data"]
-    (health,) = instruction("HEALTHCHECK")
-    probe = json.loads(health.split("CMD", 1)[1])
-    assert probe[0] == "python" and "/livez" in probe[-1]
     assert "DATA_DIR=/data" in DOCKERFILE
 
 
-def test_dependencies_have_their_own_layer_before_the_code() -> None:
-    assert DOCKERFILE.index("--requirement") < DOCKERFILE.index("COPY core")
-    assert DOCKERFILE.index("COPY pyproject.toml") < DOCKERFILE.index("--requirement")
+def test_the_healthcheck_reads_the_settings_the_bot_reads() -> None:
+    """bot.healthcheck asks /livez at HEALTH_HOST:HEALTH_PORT (tests/bot/test_healthcheck.py),
+    so the image must run it rather than a fixed URL."""
+    (health,) = instruction("HEALTHCHECK")
+    assert json.loads(health.split("CMD", 1)[1]) == ["python", "-m", "bot.healthcheck"]
+    assert "8080/livez" not in DOCKERFILE
+
+
+def final_stage() -> str:
+    return DOCKERFILE.rsplit("\nFROM ", 1)[1]
+
+
+def test_the_image_installs_the_lock_file_then_only_the_built_wheel() -> None:
+    image = final_stage()
+    assert "COPY requirements.lock" in image
+    (locked, wheel) = [step for step in instruction("RUN") if "pip install" in step]
+    assert "--require-hashes --requirement /tmp/requirements.lock" in locked
+    assert image.index("requirements.lock") < image.index("--mount=type=bind,from=build")
+    assert "pip install --no-deps /wheels/*.whl" in wheel
+    # No source tree, build folder or egg-info in the image: nothing but the lock is copied.
+    copied = [line for line in image.splitlines() if line.startswith("COPY")]
+    assert copied == ["COPY requirements.lock /tmp/requirements.lock"]
+
+
+def locked(name: str) -> dict[str, str]:
+    """A lock file's pins, by normalised name, each checked to carry its hashes."""
+    text = (ROOT / name).read_text().replace("\\\n", " ")
+    pins = {}
+    for line in text.splitlines():
+        if line and not line.startswith((" ", "#")):
+            requirement, _, rest = line.partition(" ")
+            package, version = requirement.split(";")[0].split("==")
+            assert "--hash=sha256:" in rest, f"{name}: {package} has no hash"
+            pins[canonicalize_name(package)] = version
+    return pins
+
+
+def test_the_lock_files_pin_what_pyproject_allows_and_agree() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    runtime, dev = locked("requirements.lock"), locked("requirements-dev.lock")
+    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    for line in wanted:
+        requirement = Requirement(line)
+        version = dev[canonicalize_name(requirement.name)]
+        assert requirement.specifier.contains(version), f"{requirement} locked at {version}"
+    # The tests run exactly the versions the image runs.
+    assert {name: dev[name] for name in runtime} == runtime
+    for line in project["dependencies"]:
+        assert canonicalize_name(Requirement(line).name) in runtime
+
+
+def test_ci_and_the_run_script_install_from_the_locks() -> None:
+    venv = (ROOT / "scripts" / "venv.sh").read_text()
+    assert "--require-hashes -r" in venv
+    assert "install_locked requirements-dev.lock" in (ROOT / "scripts" / "test").read_text()
+    assert "install_locked requirements.lock" in (ROOT / "scripts" / "run").read_text()
+
+
+def env_example() -> dict[str, str]:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_the_env_example_can_be_given_to_docker_run_as_it_is() -> None:
+    """`docker run --env-file .env` takes every line literally and overrides the image's ENV:
+    the example must leave the image's own settings (DATA_DIR=/data, HEALTH_HOST=0.0.0.0)
+    alone, and hold no quotes or trailing comments, which Docker would keep in the value."""
+    (image_env,) = [step for step in instruction("ENV") if "DATA_DIR" in step]
+    image_names = {pair.split("=")[0] for pair in image_env.split()}
+    example = env_example()
+    assert {"DATA_DIR", "HEALTH_HOST", "HEALTH_PORT"} <= image_names
+    assert not image_names & set(example)
+    for name, value in example.items():
+        assert not re.search(r"[\"']|\s#", value), f"{name}={value}"
 
 
 @pytest.mark.parametrize("name", ["compose.single.yaml", "compose.yaml"])

@@ -228,6 +228,21 @@ async def test_a_missing_token_is_explained(tmp_path: Path) -> None:
     assert run.code == 3 and "MODELSCOPE_API_TOKEN is not set" in run.err
 
 
+@pytest.mark.parametrize(
+    ("lang", "words"), [("en", "cannot write to its data folder"), ("zh", "无法写入数据文件夹")]
+)
+async def test_a_data_dir_it_cannot_write_is_said_before_anything_is_made(
+    sim: Simulator, tmp_path: Path, lang: str, words: str
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    env = sim_env(sim, tmp_path, DATA_DIR=str(blocker / "data"))
+    run = await cli("generate", "a cat", "--lang", lang, cwd=tmp_path, env=env)
+    assert run.code == 3, run.err
+    assert words in run.err and "DATA_DIR" in run.err and "Traceback" not in run.err
+    assert sim.stats.submits == 0
+
+
 async def test_an_invalid_setting_is_named(tmp_path: Path) -> None:
     run = await cli("generate", "a cat", cwd=tmp_path, env={"MODELSCOPE_IMAGE_POLL_INTERVAL": "-2"})
     assert run.code == 3
