@@ -3,6 +3,7 @@ download, keep, deliver) with a simulator whose tasks finish at once."""
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ class ThroughputConfig:
 
 async def throughput(config: ThroughputConfig, workdir: Path) -> dict[str, Any]:
     sim = Simulator(timing=Timing(run_mean=0.0), concurrency_per_token=10**6)
+    workers_before = _children_cpu()
     async with (
         sim,
         pipeline(sim.base_url, workdir, lambda _: FixedInterval(0.05), config.slots) as pipe,
@@ -31,9 +33,16 @@ async def throughput(config: ThroughputConfig, workdir: Path) -> dict[str, Any]:
             await pipe.submit(index % config.users)
         await pipe.recorder.finished(config.jobs, within=600)
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    workers = _children_cpu() - workers_before  # the image workers, ended with the pipeline
     return {
         "config": config.__dict__,
         "jobs_per_second": round(config.jobs / wall, 1),
         "cpu_ms_per_job": round(cpu / config.jobs * 1000, 2),
+        "image_worker_cpu_ms_per_job": round(workers / config.jobs * 1000, 2),
         "polls_per_job": round(sim.stats.polls / config.jobs, 2),
     }
+
+
+def _children_cpu() -> float:
+    times = os.times()
+    return times.children_user + times.children_system

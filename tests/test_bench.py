@@ -28,6 +28,9 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert results["footprint"]["in_flight"] == 40 and results["footprint"]["idle_rss_mib"] > 0
     assert results["images"]["worker_process"]["images"] == 3
     assert results["throughput"]["jobs_per_second"] > 0
+    assert results["throughput"]["image_worker_cpu_ms_per_job"] > 0  # the workers are counted
+    cpu = results["images"]["image_cpu_per_job"]
+    assert cpu["before"] > 0 and cpu["now"] > 0
     fairness = results["fairness"]
     # Behaviour, not timing: under FIFO the ten light users queue behind all 50 heavy jobs.
     assert fairness["fair_queue"]["light_vs_heavy"] < 1 < fairness["fifo"]["light_vs_heavy"]

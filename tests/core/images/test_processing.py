@@ -51,6 +51,31 @@ def test_truncated_image_is_refused(big_png: bytes) -> None:
         inspect_image(big_png[: len(big_png) // 2])
 
 
+@pytest.fixture(scope="module")
+def picture() -> Image.Image:
+    return Image.open(io.BytesIO(render_png("a harbour at night", 2, 512, 384, grain=30)))
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "WEBP", "GIF"])
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9, 0.999])
+def test_a_file_cut_short_anywhere_is_refused_without_a_full_decode(
+    picture: Image.Image, fmt: str, keep: float
+) -> None:
+    """The checks that replace decoding every pixel (chunk checksums, end markers, the RIFF
+    size) still refuse a download that stopped early, wherever it stopped."""
+    whole = encode(picture.convert("RGB"), fmt)
+    assert inspect_image(whole).format == fmt
+    with pytest.raises(DownloadError, match="not_image"):
+        inspect_image(whole[: int(len(whole) * keep)])
+
+
+def test_a_png_damaged_in_transit_is_refused(picture: Image.Image) -> None:
+    damaged = bytearray(encode(picture))
+    damaged[len(damaged) // 2] ^= 0x5A  # inside the pixel data: its chunk's CRC no longer fits
+    with pytest.raises(DownloadError, match="not_image"):
+        inspect_image(bytes(damaged))
+
+
 def test_decompression_bomb_is_refused_before_decoding() -> None:
     bomb = encode(Image.new("1", (9000, 9000)))  # 81 Mpx in a few kilobytes
     assert len(bomb) < 100_000
