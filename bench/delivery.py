@@ -5,7 +5,8 @@ Every policy runs at the same time in one process, each on its own simulator wit
 seed (so the k-th task of each policy draws the same queue and run time), time scaled by
 `scale`. A task's delay is its poll lag (the simulator's end to the poll that saw it done,
 scaled back to service seconds) plus the pipeline's own time after that poll (download,
-keep, deliver; real time, since it does not shrink with the simulator's clock).
+keep, deliver; real time, since it does not shrink with the simulator's clock). Then the
+first tasks after a restart, with and without the run times kept in the store.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from bench.common import PollFactory, mean, median, percentile, pipeline
+from bench.common import Pipeline, PollFactory, mean, median, percentile, pipeline
 from bot.simulator import Simulator, Timing
 from core.modelscope import AdaptivePolicy, AdaptiveSettings, FixedInterval
 
@@ -24,6 +25,7 @@ WORKLOADS = {
     "one-phase-wide": Timing(shape="lognormal", run_mean=15.0, p95=60.0),
 }
 BASELINE = "fixed-3s"
+FIRST = 5  # tasks measured after a restart
 
 
 @dataclass(frozen=True)
@@ -47,20 +49,51 @@ async def run_policy(
 ) -> dict[str, float]:
     sim = Simulator(timing=replace(timing, scale=config.scale), concurrency_per_token=10**6, seed=7)
     async with sim, pipeline(sim.base_url, workdir, poll, config.slots) as pipe:
-        for user in range(config.warmup):
-            await pipe.submit(user)
-        await pipe.recorder.finished(config.warmup, within=900)
+        await _run(pipe, range(config.warmup))
         warm = set(pipe.recorder.finals)
-        total = config.warmup + config.tasks
-        for user in range(config.warmup, total):
-            await pipe.submit(user)
-        await pipe.recorder.finished(total, within=900)
+        await _run(pipe, range(config.warmup, config.warmup + config.tasks))
+    return _measured(sim, pipe, warm, config.scale)
+
+
+async def after_restart(timing: Timing, config: DeliveryConfig, workdir: Path) -> dict[str, Any]:
+    """The first FIRST tasks after a restart: with what the last run learned kept in the
+    store (as now), forgotten (as before issue 18), and at fixed 3 s; the same tasks each."""
+    adaptive, fixed = policies(config.scale)["adaptive"], policies(config.scale)[BASELINE]
+    scaled = replace(timing, scale=config.scale)
+    async with (
+        Simulator(timing=scaled, concurrency_per_token=10**6, seed=3) as sim,
+        pipeline(sim.base_url, workdir / "kept", adaptive, config.slots) as pipe,
+    ):
+        await _run(pipe, range(config.warmup))
+        await pipe.core.memory.save()  # as a stop does
+    rows = {}
+    for name, poll in (("kept", adaptive), ("forgotten", adaptive), (BASELINE, fixed)):
+        async with (
+            Simulator(timing=scaled, concurrency_per_token=10**6, seed=7) as sim,
+            pipeline(sim.base_url, workdir / name, poll, config.slots) as pipe,
+        ):
+            await _run(pipe, range(FIRST))
+        rows[name] = _measured(sim, pipe, set(), config.scale)
+    for row in rows.values():
+        row["delay_vs_fixed_3s"] = round(
+            row["delay_median_s"] / rows[BASELINE]["delay_median_s"], 3
+        )
+    return rows
+
+
+async def _run(pipe: Pipeline, users: range) -> None:
+    for user in users:
+        await pipe.submit(user)
+    await pipe.recorder.finished(users.stop, within=900)
+
+
+def _measured(sim: Simulator, pipe: Pipeline, skip: set[str], scale: float) -> dict[str, float]:
     delays, lags, pipes, polls = [], [], [], []
     for job_id, (job, notified) in pipe.recorder.finals.items():
         task = sim.tasks[str(job.task_id)]
-        if job_id in warm or task.seen_done_at is None:
+        if job_id in skip or task.seen_done_at is None:
             continue
-        lag = max(0.0, task.seen_done_at - task.ends_at) / config.scale
+        lag = max(0.0, task.seen_done_at - task.ends_at) / scale
         lags.append(lag)
         pipes.append(notified - task.seen_done_at)
         delays.append(lag + pipes[-1])
@@ -97,4 +130,6 @@ async def delivery(config: DeliveryConfig, workdir: Path) -> dict[str, Any]:
     results: dict[str, Any] = {"config": config.__dict__}
     for name, timing in WORKLOADS.items():
         results[name] = await run_workload(timing, config, workdir / name)
+    two_phase = WORKLOADS["two-phase"]
+    results["after_restart"] = await after_restart(two_phase, config, workdir / "restart")
     return results

@@ -15,6 +15,7 @@ from bench.delivery import DeliveryConfig, delivery
 from bench.fairness import FairnessConfig, fairness
 from bench.footprint import footprint
 from bench.images import ImageConfig, images
+from bench.replies import RepliesConfig, replies
 from bench.responsiveness import LoadConfig, responsiveness
 from bench.scale_out import ScaleConfig, scale_out
 from bench.startup import StartupConfig, startup
@@ -31,6 +32,7 @@ class Mode:
     fairness: FairnessConfig
     scale_out: ScaleConfig
     startup: StartupConfig
+    replies: RepliesConfig
 
 
 MODES = {
@@ -43,6 +45,7 @@ MODES = {
         FairnessConfig(run_seconds=0.15, slots=2),
         ScaleConfig(jobs=60, workers=(1, 2)),  # the full mode adds 4 workers
         StartupConfig(runs=7),
+        RepliesConfig(waiting=1000, in_flight=200, probes=50),
     ),
     "full": Mode(
         DeliveryConfig(scale=0.1, tasks=300, warmup=20, slots=15),
@@ -53,6 +56,7 @@ MODES = {
         FairnessConfig(run_seconds=0.5, slots=2),
         ScaleConfig(jobs=400),
         StartupConfig(runs=15),
+        RepliesConfig(waiting=1000, in_flight=200, probes=200),
     ),
     # The test suite's: every benchmark end to end in seconds, numbers not meaningful.
     "smoke": Mode(
@@ -64,6 +68,7 @@ MODES = {
         FairnessConfig(run_seconds=0.05, slots=2),
         ScaleConfig(jobs=6, workers=(1, 2)),
         StartupConfig(runs=1),
+        RepliesConfig(waiting=10, in_flight=5, probes=5),
     ),
 }
 
@@ -99,6 +104,7 @@ async def run_all(mode: Mode, name: str, command: str, workdir: Path) -> dict[st
     await timed(results, "fairness", fairness(mode.fairness, workdir / "fairness"))
     await timed(results, "scale_out", scale_out(mode.scale_out, workdir / "scale_out"))
     await timed(results, "startup", startup(mode.startup, _made(workdir / "startup")))
+    await timed(results, "replies", replies(mode.replies, workdir / "replies"))
     return {
         "mode": name,
         "command": command,

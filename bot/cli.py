@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 async def _generate(args: argparse.Namespace) -> int:
-    from bot.generate import Reporter, run_tasks, simulated
+    from bot.generate import Reporter, run_tasks, shared_run_times, simulated
 
     translator = load_translator()
     try:
@@ -119,7 +119,8 @@ async def _generate(args: argparse.Namespace) -> int:
     if not config.tokens:
         reporter.say("cli.missing_token")
         return EXIT_CONFIG
-    return await run_tasks(tasks, config, reporter)
+    async with shared_run_times(settings) as run_times:  # not the simulator's: they'd mislead
+        return await run_tasks(tasks, config, reporter, run_times)
 
 
 def _tasks(args: argparse.Namespace, settings: Settings) -> list[GenerationParams]:

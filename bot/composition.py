@@ -141,6 +141,7 @@ def _core(
         concurrency=settings.modelscope_token_concurrency,
         daily_budget=settings.modelscope_token_daily_budget,
         progress_every=settings.progress_interval_seconds,
+        progress_rate=settings.progress_edits_per_second,
         locale=settings.bot_default_locale,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -11,7 +12,9 @@ from typing import TextIO
 
 import aiohttp
 
+from bot.composition import open_store_backend
 from bot.config import EngineConfig, build_engines
+from bot.settings import Settings
 from bot.simulator import Simulator, Timing
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from core.clock import SystemClock
@@ -19,10 +22,11 @@ from core.delivery import Translator
 from core.errors import ImagineError, Unauthorized
 from core.execution import GeneratedImage, ImageEngine, Progress
 from core.images import ImageWorkers
-from core.modelscope import RunTimes
+from core.modelscope import RunTimeMemory, RunTimes
 from core.requests import GenerationParams, ModelSpec
 from core.secret import Secret
 
+log = logging.getLogger("imagine.generate")
 SIMULATED_TOKEN = "ms-simulated-demo-token"  # noqa: S105 - only the local simulator takes it
 DEMO_TIMING = Timing(queue_mean=0.6, run_mean=2.0, run_sd=0.3)
 
@@ -65,8 +69,35 @@ async def simulated(
         )
 
 
+@contextlib.asynccontextmanager
+async def shared_run_times(settings: Settings) -> AsyncIterator[RunTimes]:
+    """The run times the bot's processes learned (the store of STORE_URL), so the terminal
+    polls each task as well timed as the bot does, and what it learns is kept for them. A
+    store that cannot be opened costs only that: the tasks run with nothing learned."""
+    run_times = RunTimes()
+    try:
+        backend = await open_store_backend(settings)
+    except (ImagineError, OSError) as error:
+        log.warning("run times not shared (the store did not open: %s)", error)
+        yield run_times
+        return
+    memory = RunTimeMemory(run_times, backend.store)
+    await memory.sync()
+    syncing = asyncio.create_task(memory.run())
+    try:
+        yield run_times
+    finally:
+        syncing.cancel()
+        await asyncio.gather(syncing, return_exceptions=True)
+        await memory.sync()
+        await backend.close()
+
+
 async def run_tasks(
-    tasks: Sequence[GenerationParams], config: EngineConfig, reporter: Reporter
+    tasks: Sequence[GenerationParams],
+    config: EngineConfig,
+    reporter: Reporter,
+    run_times: RunTimes | None = None,
 ) -> int:
     """Run every task; the exit code says whether all of them produced an image."""
     queue: asyncio.Queue[tuple[int, GenerationParams]] = asyncio.Queue()
@@ -76,7 +107,11 @@ async def run_tasks(
     try:
         async with aiohttp.ClientSession() as session:
             engines = build_engines(
-                config, session=session, clock=SystemClock(), run_times=RunTimes(), images=images
+                config,
+                session=session,
+                clock=SystemClock(),
+                run_times=run_times or RunTimes(),
+                images=images,
             )
             outcomes = await asyncio.gather(*(_drain(e, queue, reporter) for e in engines))
     finally:

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     prompt_filter_patterns: CommaList = Field(default_factory=list)
     job_retention_days: float = Field(default=30.0, gt=0)
     progress_interval_seconds: float = Field(default=5.0, ge=0)
+    # Progress edits a second, all chats together: with many jobs running, each status
+    # message is edited less often, leaving the platform's budget to answers and results.
+    progress_edits_per_second: float = Field(default=10.0, gt=0, le=1000)
     # /livez, /readyz and /metrics; HEALTH_PORT=none turns the endpoint off.
     health_host: str = "127.0.0.1"
     health_port: int | None = Field(default=8080, ge=0, le=65535)

@@ -23,6 +23,10 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
         assert set(rows) == {"adaptive", "fixed-3s", "fixed-5s"}
         assert all(row["tasks"] == 6 and row["polls_per_task"] >= 1 for row in rows.values())
         assert all(row["delay_median_s"] >= 0 for row in rows.values())
+    restart = results["delivery"]["after_restart"]
+    assert {name: row["tasks"] for name, row in restart.items()} == dict.fromkeys(
+        ("kept", "forgotten", "fixed-3s"), 5
+    )
     load = results["responsiveness"]
     assert load["waiting"] + load["in_flight"] == 40 + 10  # the probes' jobs join the queue
     assert results["footprint"]["in_flight"] == 40 and results["footprint"]["idle_rss_mib"] > 0
@@ -34,9 +38,12 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     fairness = results["fairness"]
     # Behaviour, not timing: under FIFO the ten light users queue behind all 50 heavy jobs.
     assert fairness["fair_queue"]["light_vs_heavy"] < 1 < fairness["fifo"]["light_vs_heavy"]
-    scale = results["scale_out"]["workers"]
-    assert set(scale) == {"1", "2"} and scale["1"]["vs_one_worker"] == 1.0
-    assert all(row["jobs_per_second"] > 0 for row in scale.values())
+    for series in ("instant", "io_bound"):
+        scale = results["scale_out"][series]
+        assert set(scale) == {"1", "2"} and scale["1"]["vs_one_worker"] == 1.0
+        assert all(row["jobs_per_second"] > 0 for row in scale.values())
+        assert all(row["worker_cpu_ms_per_job"] > 0 for row in scale.values())
+        assert all(row["redis_commands_per_job"] > 0 for row in scale.values())
     start = results["startup"]
     assert start["enqueue_s"] > start["bare_python_s"] > 0
     assert start["sdks_imported_by_the_cli"] == []  # no chat SDK without a chat platform
@@ -44,7 +51,11 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     assert not any(isinstance(v, float) and math.isnan(v) for v in _numbers(results))
     report = render(run)
     assert "## 6. Fairness" in report and "## 7. Scale-out" in report and "smoke mode" in report
-    assert "## 9. Start-up" in report
+    replies = results["replies"]
+    assert replies["loaded"]["waiting"] >= 10 and replies["loaded"]["in_flight"] == 5
+    assert replies["idle"]["reply_p99_ms"] > 0 and replies["loaded"]["reply_p99_ms"] > 0
+    assert "## 10. Replies under load" in report
+    assert "## 9. Start-up" in report and "first 5 tasks after a restart" in report
 
 
 def _numbers(tree: object) -> list[object]:

@@ -15,7 +15,7 @@ from typing import Any
 
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
-from core.delivery.progress import ProgressThrottle
+from core.delivery.progress import DEFAULT_RATE, ProgressThrottle
 from core.errors import (
     ContentRefused,
     ImagineError,
@@ -68,16 +68,18 @@ class JobRunner:
         run_times: RunTimes,
         clock: Clock,
         progress_every: float = 5.0,
+        progress_rate: float = DEFAULT_RATE,
         delivery_backoff: Backoff = DELIVERY_BACKOFF,
     ) -> None:
         """`progress_every`: least seconds between two progress events for one status
-        message; `delivery_backoff`: how often and how long a final event is retried."""
+        message, stretched to keep all of them under `progress_rate` a second;
+        `delivery_backoff`: how often and how long a final event is retried."""
         self._store = store
         self._notifiers = notifiers
         self._pool = tokens
         self._run_times = run_times
         self._clock = clock
-        self._progress = ProgressThrottle(progress_every, clock)
+        self._progress = ProgressThrottle(progress_every, clock, progress_rate)
         self._final = FinalDelivery(
             store=store, notifiers=notifiers, clock=clock, backoff=delivery_backoff
         )

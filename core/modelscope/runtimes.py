@@ -6,13 +6,17 @@ long once they run. A task waits `PENDING` in ModelScope's queue first, for a ti
 predict, so two things are learned per workload: the *run* (from the moment it started
 running, as far as the polls can tell, to its end: what the poll plan needs) and the *total*
 (from the submit to the end: what a user waits). Both are exponentially weighted log-normal
-fits (`Spread`), since run times are positive and skewed.
+fits (`Spread`), since run times are positive and skewed. The latest samples of each workload
+are kept too (`Sample`), so the fits can be kept in the store and rebuilt after a restart or
+in another process (`core.modelscope.memory`).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from core.modelscope.tasks import TaskSnapshot, TaskStatus
@@ -20,6 +24,18 @@ from core.modelscope.tasks import TaskSnapshot, TaskStatus
 RUNNING = (TaskStatus.RUNNING, TaskStatus.PROCESSING)
 SMOOTHING = 0.1
 REMEMBER = 10_000  # tasks followed at once (one abandoned without an end is forgotten)
+# Samples kept per workload: replayed, the last 100 give the fit all of them would (the
+# oldest weighs 0.9^100, about 3e-5).
+KEEP = 100
+
+
+@dataclass(frozen=True, order=True)
+class Sample:
+    """One finished task of a workload: when it ended (epoch seconds), its run, its total."""
+
+    at: float
+    run: float
+    total: float
 
 
 def workload_of(model: str, size: object) -> str:
@@ -90,12 +106,20 @@ class TaskTrack:
 class RunTimes:
     """Per workload, the run and total `Spread`s; per task being polled, its `TaskTrack`."""
 
-    def __init__(self, smoothing: float = SMOOTHING, remember: int = REMEMBER) -> None:
+    def __init__(
+        self,
+        smoothing: float = SMOOTHING,
+        remember: int = REMEMBER,
+        now: Callable[[], float] = time.time,
+    ) -> None:
         self._smoothing = smoothing
         self._remember = remember
+        self._now = now
         self._runs: dict[str, Spread] = {}
         self._totals: dict[str, Spread] = {}
         self._tracks: OrderedDict[str, TaskTrack] = OrderedDict()
+        self._samples: dict[str, deque[Sample]] = {}
+        self._unsaved: dict[str, list[Sample]] = {}
 
     def track(self, task_id: str) -> TaskTrack:
         track = self._tracks.get(task_id)
@@ -111,8 +135,35 @@ class RunTimes:
         track = self._tracks.pop(snapshot.task_id, None) or TaskTrack(last_poll=elapsed)
         if snapshot.status is not TaskStatus.SUCCEED:
             return
-        self._spread(self._runs, workload).observe(track.run_seconds(snapshot, elapsed))
-        self._spread(self._totals, workload).observe(elapsed)
+        sample = Sample(self._now(), track.run_seconds(snapshot, elapsed), elapsed)
+        self._learn(workload, sample)
+        self._unsaved.setdefault(workload, []).append(sample)
+
+    def restore(self, workload: str, samples: Iterable[Sample]) -> None:
+        """The workload's fits rebuilt from `samples` (its own and other processes', oldest
+        first), in place of what this process had learned of it."""
+        self._runs.pop(workload, None)
+        self._totals.pop(workload, None)
+        self._samples.pop(workload, None)
+        for sample in sorted(samples)[-KEEP:]:
+            self._learn(workload, sample)
+
+    def unsaved(self) -> dict[str, list[Sample]]:
+        """The samples learned since the last call, by workload (for the store)."""
+        taken, self._unsaved = self._unsaved, {}
+        return taken
+
+    def keep_unsaved(self, samples: dict[str, list[Sample]]) -> None:
+        """Take back samples whose saving failed, for the next try."""
+        for workload, ones in samples.items():
+            self._unsaved[workload] = [*ones, *self._unsaved.get(workload, [])]
+
+    def samples(self, workload: str) -> list[Sample]:
+        return list(self._samples.get(workload, ()))
+
+    @property
+    def workloads(self) -> list[str]:
+        return list(self._samples)
 
     def runs(self, workload: str) -> Spread | None:
         """The workload's run times, if any task of it finished."""
@@ -143,6 +194,11 @@ class RunTimes:
     def tracked(self) -> int:
         """Tasks followed now (bounded)."""
         return len(self._tracks)
+
+    def _learn(self, workload: str, sample: Sample) -> None:
+        self._spread(self._runs, workload).observe(sample.run)
+        self._spread(self._totals, workload).observe(sample.total)
+        self._samples.setdefault(workload, deque(maxlen=KEEP)).append(sample)
 
     def _spread(self, spreads: dict[str, Spread], workload: str) -> Spread:
         return spreads.setdefault(workload, Spread(self._smoothing))

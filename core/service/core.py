@@ -11,11 +11,13 @@ from pathlib import Path
 
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
+from core.delivery.progress import DEFAULT_RATE
 from core.execution.engine import ImageEngine
 from core.execution.runner import JobRunner
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import Notifier
 from core.jobs.policy import Policy
+from core.modelscope.memory import RunTimeMemory
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
@@ -47,6 +49,7 @@ class Core:
     notifiers: PlatformNotifiers
     policy: Policy
     clock: Clock
+    memory: RunTimeMemory  # the run times, shared through the store
 
     @classmethod
     def build(
@@ -65,6 +68,7 @@ class Core:
         concurrency: int = 1,
         daily_budget: float | None = None,
         progress_every: float = 5.0,
+        progress_rate: float = DEFAULT_RATE,
         locale: str = "en",
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
@@ -85,6 +89,7 @@ class Core:
             run_times=run_times,
             clock=clock,
             progress_every=progress_every,
+            progress_rate=progress_rate,
         )
         scheduler = Scheduler(
             queue=backend.queue,
@@ -123,8 +128,20 @@ class Core:
             watch=watch,
         )
         admin = CommunityAdmin(rules, access)
+        memory = RunTimeMemory(run_times, store)
         return cls(
-            service, admin, rules, scheduler, runner, tokens, watch, backend, routed, policy, clock
+            service,
+            admin,
+            rules,
+            scheduler,
+            runner,
+            tokens,
+            watch,
+            backend,
+            routed,
+            policy,
+            clock,
+            memory,
         )
 
     @property
@@ -135,10 +152,12 @@ class Core:
         """Resume unfinished jobs, then run the queue until cancelled; old jobs are purged
         every `purge_every` seconds."""
         await self.purge_old()  # before anything runs: a job ending now is kept
+        await self.memory.sync()  # the first task is timed from what earlier runs learned
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
         watching = [
             asyncio.create_task(self.service.positions.run(), name="positions"),
             asyncio.create_task(self.watch.run(), name="token-watch"),
+            asyncio.create_task(self.memory.run(), name="run-times"),
         ]
         await self.recover()
         try:
@@ -179,6 +198,7 @@ class Core:
                 len(self.scheduler.in_flight()),
                 grace,
             )
+        await self.memory.sync()  # what this run learned, for the next start
         return told
 
 

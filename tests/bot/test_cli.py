@@ -19,6 +19,8 @@ from bot.cli_inputs import read_image
 from bot.simulator import Fault, Simulator, Timing
 from core.errors import InvalidParameter
 from core.images.processing import read_png_text
+from core.modelscope.memory import INDEX, NAMESPACE
+from core.stores.sqlite import SqliteStore
 from tests.conftest import TOKEN
 
 COMMAND = str(Path(sys.executable).with_name("imagine-bot"))
@@ -142,6 +144,36 @@ async def test_a_full_run_with_every_parameter(sim: Simulator, tmp_path: Path) -
     assert read_png_text(saved.read_bytes())["negative_prompt"] == "blurry"
     for status in ("submitted", "generating", "done"):
         assert status in run.err
+
+
+async def test_run_times_are_kept_for_the_next_run_and_the_bot(
+    sim: Simulator, tmp_path: Path
+) -> None:
+    """What `generate` learns goes to the store the bot uses, and the next `generate` starts
+    from it (its own samples are added to the earlier ones, not put in their place)."""
+    batch = tmp_path / "prompts.txt"
+    batch.write_text("a red kite\na blue boat\na green hill\n")
+    counts = []
+    for _ in range(2):
+        run = await cli("generate", "--batch", str(batch), cwd=tmp_path, env=sim_env(sim, tmp_path))
+        assert run.code == 0, run.err
+        store = await SqliteStore.open(tmp_path / "data" / "imagine.db")
+        try:
+            index = await store.get_setting(NAMESPACE, INDEX)
+            assert index is not None
+            (workload,) = index["workloads"]
+            learned = await store.get_setting(NAMESPACE, workload)
+        finally:
+            await store.close()
+        assert learned is not None
+        counts.append(len(learned["samples"]))
+    assert counts == [3, 6]
+
+
+async def test_simulated_runs_teach_the_store_nothing(tmp_path: Path) -> None:
+    run = await cli("generate", "--simulate", "a cat", cwd=tmp_path, env={"DATA_DIR": "data"})
+    assert run.code == 0, run.err
+    assert not (tmp_path / "data" / "imagine.db").exists()
 
 
 async def test_batch_file_runs_every_prompt(sim: Simulator, tmp_path: Path) -> None:
