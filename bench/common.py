@@ -134,6 +134,7 @@ async def pipeline(
             concurrency=slots,
             progress_every=3600.0,
         )
+        await images.warm()  # as the bot does when it starts
         runner = asyncio.create_task(core.run())
         try:
             yield Pipeline(core, recorder)

@@ -106,7 +106,11 @@ class PriorityRateLimiter(BaseRateLimiter[Hint]):
         self._sending: set[asyncio.Task[None]] = set()
 
     async def initialize(self) -> None:
-        self._dispatcher = asyncio.create_task(self._dispatch(), name="telegram-sends")
+        """Start the one dispatcher. python-telegram-bot initializes the bot, and so this,
+        once for the application and again for its updater: the second call finds it
+        running (a second dispatcher would be left running when the bot stops)."""
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(), name="telegram-sends")
 
     async def shutdown(self) -> None:
         if self._dispatcher is not None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from adapters.telegram.ratelimit import Hint, Priority, PriorityRateLimiter
 from bot.simulator import Simulator, Timing
-from tests.adapters.telegram.harness import telegram_world
+from tests.adapters.telegram.harness import reply_to, telegram_world
 
 
 class Sender:
@@ -105,3 +105,18 @@ async def test_a_command_is_answered_ahead_of_the_status_edits_queued_before_it(
         # The statuses of the 12 requests were waiting before /queue came, yet went after it.
         assert len(queued) == len(users)
         assert calls.index(answer) < min(calls.index(status) for status in queued)
+
+
+def dispatchers() -> list[asyncio.Task[Any]]:
+    return [t for t in asyncio.all_tasks() if t.get_name() == "telegram-sends" and not t.done()]
+
+
+async def test_the_running_bot_has_one_dispatcher_and_none_once_stopped(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    """python-telegram-bot initializes the limiter twice (for the application and for its
+    updater): one dispatcher runs all the same, and none is left behind when the bot stops."""
+    async with telegram_world(simulator, session, tmp_path) as world:
+        await reply_to(world, "/help")
+        assert len(dispatchers()) == 1
+    assert dispatchers() == []
