@@ -10,6 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from hypothesis import settings
 
 from bench import redis_server
 from bot.simulator import Simulator, Timing
@@ -34,6 +35,11 @@ IMAGES = ImageWorkers()
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
 FAST_TIMING = Timing(queue_mean=0.0, run_mean=0.15, run_sd=0.0)
+
+# No test is timed (timings belong in bench/): hypothesis's per-example deadline would fail
+# a property on a busy machine, not on a wrong answer.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 
 class RecordingClock(SystemClock):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
+
+from bot.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
@@ -159,3 +162,21 @@ def test_pre_commit_runs_what_ci_runs() -> None:
     }
     assert entries == {"ruff check", "ruff format --check", "mypy"}
     assert {"ruff check .", "ruff format --check .", "mypy"} <= ci
+
+
+def test_the_image_with_the_example_env_keeps_its_data_and_health_address(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """What the bot reads in the container started with `docker run --env-file .env` and the
+    example copied unchanged (but for a token): the image's ENV, then the file's lines."""
+    (image_env,) = [step for step in instruction("ENV") if "DATA_DIR" in step]
+    environment = dict(pair.split("=", 1) for pair in image_env.split() if "=" in pair)
+    environment |= env_example() | {"MODELSCOPE_API_TOKEN": "ms-example"}
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no .env of the developer's
+    settings = load_settings()
+    assert settings.data_dir == Path("/data")
+    assert (settings.health_host, settings.health_port) == ("0.0.0.0", 8080)  # noqa: S104
