@@ -196,3 +196,7 @@ def rss_bytes(pid: int | None = None) -> int:
 
 def ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "**missed**"

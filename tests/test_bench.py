@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bench.chaos import ChaosConfig, chaos
-from bench.report import chaos_section, render
+from bench.report import render
+from bench.report_processes import chaos_section
 from bench.suite import MODES, run_all
 
 pytestmark = pytest.mark.timeout(180)
