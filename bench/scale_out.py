@@ -170,6 +170,7 @@ def worker_env(
     return keep | {
         "MODELSCOPE_API_TOKEN": TOKEN,
         "MODELSCOPE_INFER_BASE": sim.base_url,
+        "MODELSCOPE_OPENAPI_BASE": f"{sim.base_url}openapi/v1/",
         "MODELSCOPE_DOWNLOAD_ALLOWED_HOSTS": "http://127.0.0.1:*",
         "MODELSCOPE_IMAGE_POLL_INTERVAL": "0.05",
         "MODELSCOPE_POLL_POLICY": "fixed",

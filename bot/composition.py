@@ -27,6 +27,7 @@ from adapters.discord import PLATFORM as DISCORD
 from adapters.telegram import PLATFORM as TELEGRAM
 from bot.config import (
     EngineConfig,
+    build_balance_readers,
     build_engines,
     discord_config,
     events_path,
@@ -117,9 +118,9 @@ def _core(
     adapters: list[tuple[str, Adapter]],
 ) -> Core:
     clock, images, catalog = parts
-    run_times = RunTimes()
+    run_times, config = RunTimes(), EngineConfig.from_settings(settings)
     engines = build_engines(
-        EngineConfig.from_settings(settings),
+        config,
         session=session,
         clock=clock,
         run_times=run_times,
@@ -143,6 +144,7 @@ def _core(
         progress_every=settings.progress_interval_seconds,
         progress_rate=settings.progress_edits_per_second,
         locale=settings.bot_default_locale,
+        balance_readers=build_balance_readers(config, session),
     )
 
 

@@ -20,6 +20,7 @@ from core.modelscope import (
     AdaptivePolicy,
     AdaptiveSettings,
     Backoff,
+    BalanceReader,
     FixedInterval,
     ModelScopeClient,
     ModelScopeHttp,
@@ -44,6 +45,7 @@ class EngineConfig:
     allowed_hosts: Sequence[str]
     max_download_bytes: int
     output_dir: Path
+    openapi_base: str = "https://modelscope.cn/openapi/v1/"  # where balances are read
 
     @classmethod
     def from_settings(cls, settings: Settings, output_dir: Path | None = None) -> EngineConfig:
@@ -58,6 +60,7 @@ class EngineConfig:
             allowed_hosts=settings.modelscope_download_allowed_hosts,
             max_download_bytes=settings.modelscope_download_max_bytes,
             output_dir=output_dir or settings.output_dir,
+            openapi_base=settings.modelscope_openapi_base,
         )
 
 
@@ -98,6 +101,18 @@ def build_engines(
         )
         for token in config.tokens
     ]
+
+
+def build_balance_readers(
+    config: EngineConfig, session: aiohttp.ClientSession
+) -> dict[str, BalanceReader]:
+    """By token label, a reader of its Magicubes balance at the OpenAPI base."""
+    return {
+        token.label: BalanceReader(
+            ModelScopeHttp(session, config.openapi_base, token, config.request_timeout)
+        )
+        for token in config.tokens
+    }
 
 
 def poll_policy(config: EngineConfig, run_times: RunTimes) -> PollPolicy:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.composition import open_store_backend
-from bot.config import EngineConfig, build_engines
+from bot.config import EngineConfig, build_balance_readers, build_engines
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
 from core.clock import SystemClock
@@ -22,6 +22,7 @@ from core.errors import (
     TaskNotFound,
     TransportError,
     Unauthorized,
+    UpstreamError,
 )
 from core.images import ImageWorkers
 from core.modelscope import PROBE_TASK, RunTimes
@@ -48,6 +49,7 @@ async def doctor(args: argparse.Namespace) -> int:
     async with aiohttp.ClientSession() as session:
         findings.append(await _store(settings))
         findings += await _modelscope(settings, session)
+        findings += await _balances(settings, session)
         checks: list[Callable[[], Awaitable[Finding]]] = []
         if settings.telegram_bot_token is not None:
             checks.append(lambda: _telegram(settings))
@@ -104,6 +106,25 @@ async def _modelscope(settings: Settings, session: aiohttp.ClientSession) -> lis
             findings.append(
                 Finding(False, "doctor.modelscope_other", {"token": label, "error": error})
             )
+    return findings
+
+
+async def _balances(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
+    """Each token's Magicubes, by label: said, not judged (a balance the OpenAPI does not
+    give is no fault of the bot's settings)."""
+    findings = []
+    readers = build_balance_readers(EngineConfig.from_settings(settings), session)
+    for label, reader in readers.items():
+        try:
+            balance = await reader.read()
+        except UpstreamError as error:
+            findings.append(
+                Finding(True, "doctor.balance_unknown", {"token": label, "error": error.message})
+            )
+            continue
+        amounts = {"available": balance.available, "total": balance.total, "frozen": balance.frozen}
+        shown = {name: f"{amount:g}" for name, amount in amounts.items()}
+        findings.append(Finding(True, "doctor.balance", {"token": label, **shown}))
     return findings
 
 

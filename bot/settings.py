@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     modelscope_api_token: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     """ModelScope tokens (`ms-...`), comma-separated; each is one account's slot."""
     modelscope_infer_base: str = "https://api-inference.modelscope.cn/"
+    # Where each token's Magicubes balance is read (`magicubes/balance`, with the same token).
+    modelscope_openapi_base: str = "https://modelscope.cn/openapi/v1/"
     modelscope_image_poll_interval: float = Field(default=3.0, gt=0, le=60)
     modelscope_poll_policy: Literal["adaptive", "fixed"] = "adaptive"
     modelscope_image_poll_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
@@ -140,7 +142,11 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "modelscope_infer_base", "telegram_api_base_url", "discord_api_base_url", mode="after"
+        "modelscope_infer_base",
+        "modelscope_openapi_base",
+        "telegram_api_base_url",
+        "discord_api_base_url",
+        mode="after",
     )
     @classmethod
     def _http_url(cls, value: str) -> str:

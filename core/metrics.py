@@ -34,6 +34,11 @@ DELIVERY_DELAY = Histogram(
     "From ModelScope reporting the task done to the image delivered to the chat.",
     buckets=DELIVERY_BUCKETS,
 )
+MODELSCOPE_BALANCE = Gauge(
+    "imagine_modelscope_balance",
+    "Each token's Magicubes as last read (kind: total, available, frozen), by token label.",
+    ["token", "kind"],
+)
 REQUESTS_REFUSED = Counter(
     "imagine_requests_refused_total", "Requests refused before queueing, by reason.", ["reason"]
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Target = Literal["submit", "poll", "download", "task", "submit_answer"]
+Target = Literal["submit", "poll", "download", "task", "submit_answer", "balance"]
 Kind = Literal[
     "status",  # answer `status` with `message` (and Retry-After when `retry_after` is set)
     "reset",  # drop the connection without an answer

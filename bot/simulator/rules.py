@@ -34,10 +34,11 @@ _SIZE = re.compile(r"^(\d+)x(\d+)$")
 class ModelRule:
     sides: tuple[int, int]
     edits: bool
+    cost: float = 1.0  # Magicubes a task of it takes from its token's balance
 
 
 def model_rules(models: Iterable[ModelSpec] = BUILTIN_MODELS) -> dict[str, ModelRule]:
-    return {m.id: ModelRule((m.min_side, m.max_side), m.edits_images) for m in models}
+    return {m.id: ModelRule((m.min_side, m.max_side), m.edits_images, m.cost) for m in models}
 
 
 def check_submit(body: Any, models: dict[str, ModelRule]) -> str | None:

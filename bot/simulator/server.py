@@ -1,4 +1,5 @@
-"""The simulator's HTTP server: ModelScope's two image endpoints, plus a control API.
+"""The simulator's HTTP server: ModelScope's two image endpoints and the Magicubes balance
+(`openapi/v1/magicubes/balance`, bot.simulator.balances), plus a control API.
 
 Control API (not part of ModelScope): `POST /_sim/faults` with `{"faults": [...]}`,
 `GET /_sim/stats`, `POST /_sim/reset`, and the output images under `/_sim/images/`.
@@ -20,6 +21,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.simulator.answers import broken_download, error, odd_answer, request_id
+from bot.simulator.balances import Wallets
 from bot.simulator.faults import Fault, FaultPlan, Target
 from bot.simulator.render import render_png
 from bot.simulator.rules import check_submit, model_rules
@@ -41,6 +43,8 @@ class SimTask:
     queue_seconds: float
     run_seconds: float
     fault: Fault | None = None
+    day: int = 0  # the simulator's day it was submitted on (bot.simulator.balances)
+    cost: float = 1.0  # its model's Magicubes
     polls: int = 0
     seen_done_at: float | None = None  # the first poll that answered SUCCEED or FAILED
 
@@ -104,6 +108,7 @@ class Simulator:
         self.faults = FaultPlan()
         self.stats = SimStats()
         self.tasks: dict[str, SimTask] = {}
+        self.wallets = Wallets()
         self._rng = random.Random(seed)
         self._ids = itertools.count(5075521)
         self._images: dict[str, bytes] = {}
@@ -114,6 +119,7 @@ class Simulator:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post("/v1/images/generations", self._submit)
         app.router.add_get("/v1/tasks/{task_id}", self._poll)
+        app.router.add_get("/openapi/v1/magicubes/balance", self._balance)
         app.router.add_get("/_sim/images/{name}", self._image)
         app.router.add_post("/_sim/faults", self._add_faults)
         app.router.add_get("/_sim/stats", self._stats)
@@ -180,7 +186,9 @@ class Simulator:
         task_id = str(next(self._ids))
         queue, run = self.timing.draw(self._rng)
         fault = self.faults.take("task")
-        self.tasks[task_id] = SimTask(task_id, token, body, time.monotonic(), queue, run, fault)
+        task = SimTask(task_id, token, body, time.monotonic(), queue, run, fault)
+        task.day, task.cost = self.wallets.today(), self.models[body["model"]].cost
+        self.tasks[task_id] = task
         self.stats.accepted += 1
         self.stats.submits_by_token[_label(token)] += 1
         return {"task_id": task_id, "request_id": request_id()}
@@ -196,6 +204,12 @@ class Simulator:
             return error(404, "task not found")
         task.polls += 1
         return web.json_response(self._task_answer(task, request))
+
+    async def _balance(self, request: web.Request) -> web.StreamResponse:
+        token = await self._admit(request, "balance")
+        if isinstance(token, web.StreamResponse):
+            return token
+        return web.json_response(self.wallets.balance(token, self.tasks.values()))
 
     def _task_answer(self, task: SimTask, request: web.Request) -> dict[str, Any]:
         now = time.monotonic()

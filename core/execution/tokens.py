@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from core.clock import Clock, SystemClock
 from core.execution.engine import ImageEngine
+from core.modelscope.balance import Balance
 
 log = logging.getLogger("imagine.tokens")
 
@@ -35,6 +36,7 @@ class TokenAccount:
     disabled_at: float = 0.0  # on the clock's monotonic time
     cool_until: float = 0.0  # on the clock's monotonic time
     strikes: int = 0  # 429s to a submit in a row
+    balance: Balance | None = None  # its Magicubes, as last read (core.service.balances)
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -4,6 +4,7 @@ the adaptive policy that plans from the run times learned of finished tasks, kep
 store by `RunTimeMemory`)."""
 
 from core.modelscope.adaptive_polling import AdaptivePolicy, AdaptiveSettings
+from core.modelscope.balance import Balance, BalanceReader
 from core.modelscope.client import PROBE_TASK, ModelScopeClient, SubmittedTask
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.memory import RunTimeMemory
@@ -17,6 +18,8 @@ __all__ = [
     "AdaptivePolicy",
     "AdaptiveSettings",
     "Backoff",
+    "Balance",
+    "BalanceReader",
     "FixedInterval",
     "ModelScopeClient",
     "ModelScopeHttp",

@@ -65,10 +65,12 @@ class ModelScopeHttp:
         *,
         headers: dict[str, str],
         payload: dict[str, Any] | None = None,
+        operation: str | None = None,
     ) -> ApiAnswer:
-        """Send one request; return its JSON object or raise an `UpstreamError`."""
+        """Send one request; return its JSON object or raise an `UpstreamError`.
+        `operation` names it in the latency metric (default: submit for a POST, else poll)."""
         started = time.monotonic()
-        operation = "submit" if method == "POST" else "poll"
+        operation = operation or ("submit" if method == "POST" else "poll")
         try:
             status, body, answer_headers = await self._exchange(method, path, headers, payload)
         except UpstreamError as failure:

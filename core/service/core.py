@@ -17,12 +17,14 @@ from core.execution.runner import JobRunner
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import Notifier
 from core.jobs.policy import Policy
+from core.modelscope.balance import BalanceReader
 from core.modelscope.memory import RunTimeMemory
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
 from core.service.access import Access
 from core.service.admin import CommunityAdmin
+from core.service.balances import BalanceWatch
 from core.service.generation import GenerationService
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
@@ -50,6 +52,7 @@ class Core:
     policy: Policy
     clock: Clock
     memory: RunTimeMemory  # the run times, shared through the store
+    balances: BalanceWatch  # each token's Magicubes
 
     @classmethod
     def build(
@@ -70,12 +73,14 @@ class Core:
         progress_every: float = 5.0,
         progress_rate: float = DEFAULT_RATE,
         locale: str = "en",
+        balance_readers: Mapping[str, BalanceReader] | None = None,
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
         `concurrency` slots and spending at most `daily_budget` a day; `run_times`: what the
         engines learn, for the wait estimates; `worker`, `claiming`
         and `max_jobs`: this process's part in the queue (see `Scheduler`); `locale`: the
-        language of what the bot tells its admins."""
+        language of what the bot tells its admins; `balance_readers`: by token label, where
+        each token's Magicubes balance is read."""
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines],
             clock,
@@ -129,6 +134,7 @@ class Core:
         )
         admin = CommunityAdmin(rules, access)
         memory = RunTimeMemory(run_times, store)
+        balances = BalanceWatch(tokens, balance_readers or {}, clock)
         return cls(
             service,
             admin,
@@ -142,6 +148,7 @@ class Core:
             policy,
             clock,
             memory,
+            balances,
         )
 
     @property
@@ -158,6 +165,7 @@ class Core:
             asyncio.create_task(self.service.positions.run(), name="positions"),
             asyncio.create_task(self.watch.run(), name="token-watch"),
             asyncio.create_task(self.memory.run(), name="run-times"),
+            asyncio.create_task(self.balances.run(), name="balances"),
         ]
         await self.recover()
         try:

@@ -44,6 +44,8 @@ async def test_doctor_names_each_problem_and_its_fix(tmp_path: Path) -> None:
     assert sick.returncode == 1, err.decode()
     assert "✓ ModelScope token#1: accepted." in report
     assert "✗ ModelScope token#2: rejected" in report and "bind an Alibaba Cloud" in report
+    assert "✓ ModelScope token#1: 200 Magicubes available of 200 (0 held by running" in report
+    assert "✓ ModelScope token#2: the balance could not be read" in report  # said, not judged
     assert "✓ Telegram: the token belongs to @ImagineTestBot." in report
     assert "✗ Discord: DISCORD_BOT_TOKEN is rejected. Reset it" in report
     assert "see the lines marked ✗" in err.decode()
@@ -51,4 +53,5 @@ async def test_doctor_names_each_problem_and_its_fix(tmp_path: Path) -> None:
         assert secret not in report + err.decode()
     assert well.returncode == 0
     assert "✓ Discord：令牌属于 imagine。" in well_out.decode()
+    assert "ModelScope token#1：可用额度 200（共 200" in well_out.decode()
     assert submits == 0  # a check never starts a task

@@ -46,6 +46,16 @@ async def until_live(port: int) -> None:
             await asyncio.sleep(0.1)
 
 
+async def until_metric(port: int, sample: str) -> None:
+    """The bot read its token's balance at start (the simulator's 200 Magicubes)."""
+    async with asyncio.timeout(30), aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"http://127.0.0.1:{port}/metrics") as answer:
+                if f"{sample} 200.0" in await answer.text():
+                    return
+            await asyncio.sleep(0.1)
+
+
 async def test_it_follows_the_port_the_bot_was_given(
     tmp_path: Path, unused_tcp_port_factory
 ) -> None:
@@ -59,6 +69,7 @@ async def test_it_follows_the_port_the_bot_was_given(
         try:
             await until_live(port)
             assert await healthcheck(env, tmp_path) == (0, "")
+            await until_metric(port, 'imagine_modelscope_balance{kind="available",token="token#1"}')
             code, said = await healthcheck(env | {"HEALTH_PORT": str(elsewhere)}, tmp_path)
             assert code == 1 and f"127.0.0.1:{elsewhere}/livez" in said
         finally:

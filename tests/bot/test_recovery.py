@@ -33,6 +33,7 @@ def environment(sim: Simulator, data: Path) -> dict[str, str]:
         **clean,
         "MODELSCOPE_API_TOKEN": TOKEN,
         "MODELSCOPE_INFER_BASE": sim.base_url,
+        "MODELSCOPE_OPENAPI_BASE": f"{sim.base_url}openapi/v1/",
         "MODELSCOPE_DOWNLOAD_ALLOWED_HOSTS": "http://127.0.0.1:*",
         "MODELSCOPE_IMAGE_POLL_INTERVAL": "0.05",
         "DATA_DIR": str(data),

@@ -1,0 +1,64 @@
+"""Each token's Magicubes, read from ModelScope at start and every few minutes (never per
+job): kept on its `TokenAccount`, shown to admins and by `doctor`, and exported as the
+`imagine_modelscope_balance` gauge. A read that fails keeps the last known balance."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from core.clock import Clock
+from core.errors import UpstreamError
+from core.execution.tokens import TokenPool
+from core.metrics import MODELSCOPE_BALANCE
+from core.modelscope.balance import BalanceReader
+
+log = logging.getLogger("imagine.balances")
+BALANCE_CHECK_SECONDS = 300.0
+
+
+class BalanceWatch:
+    def __init__(
+        self,
+        tokens: TokenPool,
+        readers: Mapping[str, BalanceReader],
+        clock: Clock,
+        every: float = BALANCE_CHECK_SECONDS,
+    ) -> None:
+        self._tokens = tokens
+        self._readers = readers
+        self._clock = clock
+        self._every = every
+
+    async def check(self) -> int:
+        """Read every token's balance now; how many were read."""
+        read = 0
+        for account in self._tokens.accounts:
+            reader = self._readers.get(account.label)
+            if reader is None:
+                continue
+            try:
+                balance = await reader.read()
+            except UpstreamError as error:
+                log.warning(
+                    "the balance of ModelScope %s could not be read: %s",
+                    account.label,
+                    error.message,
+                    extra={"token": account.label},
+                )
+                continue
+            account.balance = balance
+            for kind, amount in (
+                ("total", balance.total),
+                ("available", balance.available),
+                ("frozen", balance.frozen),
+            ):
+                MODELSCOPE_BALANCE.labels(account.label, kind).set(amount)
+            read += 1
+        return read
+
+    async def run(self) -> None:
+        """Read at once, then every `every` seconds, until cancelled."""
+        while True:
+            await self.check()
+            await self._clock.sleep(self._every)
