@@ -37,10 +37,21 @@ class TokenAccount:
     cool_until: float = 0.0  # on the clock's monotonic time
     strikes: int = 0  # 429s to a submit in a row
     balance: Balance | None = None  # its Magicubes, as last read (core.service.balances)
+    # What it may have spent today by its balance: its spend today when the balance was
+    # read, plus the balance then available (None: not read).
+    balance_budget: float | None = None
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
             raise ValueError("a token's concurrency must be at least 1")
+
+    @property
+    def spend_limit(self) -> float | None:
+        """What the token may spend today: the smaller of its daily budget and what its
+        balance allows, so a job it cannot pay for goes to another token or waits, instead
+        of meeting a 429 (None: no limit known)."""
+        limits = [x for x in (self.daily_budget, self.balance_budget) if x is not None]
+        return min(limits) if limits else None
 
 
 class TokenPool:

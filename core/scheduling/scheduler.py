@@ -307,7 +307,7 @@ class Scheduler:
 
     def _rooms(self) -> list[TokenRoom]:
         return [
-            TokenRoom(account.label, account.concurrency, account.daily_budget)
+            TokenRoom(account.label, account.concurrency, account.spend_limit)
             for account in self._tokens.working()
         ]
 

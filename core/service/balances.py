@@ -1,11 +1,13 @@
 """Each token's Magicubes, read from ModelScope at start and every few minutes (never per
 job): kept on its `TokenAccount`, shown to admins and by `doctor`, and exported as the
-`imagine_modelscope_balance` gauge. A read that fails keeps the last known balance."""
+`imagine_modelscope_balance` gauge. A token that cannot pay for a job is not given one
+until a read shows its balance rose (the next day's grant). A read that fails keeps the last
+known balance."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from core.clock import Clock
 from core.errors import UpstreamError
@@ -18,16 +20,22 @@ BALANCE_CHECK_SECONDS = 300.0
 
 
 class BalanceWatch:
+    """`spent_today` answers what each token spent today by the queue's count (reserved and
+    committed): with the balance read at the same moment, it bounds what the token may
+    spend until the next read (`TokenAccount.balance_budget`)."""
+
     def __init__(
         self,
         tokens: TokenPool,
         readers: Mapping[str, BalanceReader],
         clock: Clock,
+        spent_today: Callable[[], Awaitable[dict[str, float]]],
         every: float = BALANCE_CHECK_SECONDS,
     ) -> None:
         self._tokens = tokens
         self._readers = readers
         self._clock = clock
+        self._spent_today = spent_today
         self._every = every
 
     async def check(self) -> int:
@@ -47,7 +55,8 @@ class BalanceWatch:
                     extra={"token": account.label},
                 )
                 continue
-            account.balance = balance
+            spent = (await self._spent_today()).get(account.label, 0.0)
+            account.balance, account.balance_budget = balance, spent + balance.available
             for kind, amount in (
                 ("total", balance.total),
                 ("available", balance.available),

@@ -134,7 +134,8 @@ class Core:
         )
         admin = CommunityAdmin(rules, access)
         memory = RunTimeMemory(run_times, store)
-        balances = BalanceWatch(tokens, balance_readers or {}, clock)
+        spent_today = lambda: store.token_usage(policy.limits.day_of(clock.now()))  # noqa: E731
+        balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today)
         return cls(
             service,
             admin,

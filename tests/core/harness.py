@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from core.delivery.notifiers import MemoryNotifier
 from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, Job
 from core.jobs.policy import Policy
+from core.modelscope.balance import BalanceReader
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
@@ -77,6 +78,7 @@ async def running_core(
     daily_budget: float | None = None,
     progress_every: float = 0.0,
     store_class: type[SqliteStore] = SqliteStore,
+    balance_readers: Mapping[str, BalanceReader] | None = None,
 ) -> AsyncIterator[Harness]:
     store = await store_class.open(db)
     run_times = RunTimes()
@@ -95,6 +97,7 @@ async def running_core(
         clock=clock,
         daily_budget=daily_budget,
         progress_every=progress_every,
+        balance_readers=balance_readers,
     )
     runner = asyncio.create_task(core.run())
     try:
