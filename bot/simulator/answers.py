@@ -20,8 +20,7 @@ def odd_answer(fault: Fault, request: web.Request) -> web.Response:
     if fault.kind == "blank_id":
         return web.json_response({"task_id": "", "task_status": "PROCESSING"})
     if fault.kind == "balance":
-        balance = {"type": "insufficient_balance_error", "message": fault.message}
-        return web.json_response({"error": balance}, status=429)
+        return insufficient_balance(fault.message)
     headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
     return error(fault.status, fault.message, headers)
 
@@ -45,3 +44,9 @@ def error(status: int, message: str, headers: dict[str, str] | None = None) -> w
 
 def request_id() -> str:
     return f"sim-{random.getrandbits(64):016x}"
+
+
+def insufficient_balance(message: str) -> web.Response:
+    """The 429 a token whose Magicubes are spent gets (MODELSCOPE_API.md)."""
+    balance = {"type": "insufficient_balance_error", "message": message}
+    return web.json_response({"error": balance}, status=429)

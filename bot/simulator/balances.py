@@ -31,8 +31,14 @@ class CostedTask(Protocol):
 
 @dataclass
 class Wallets:
+    """`grants`: a token's own daily grant, in place of `grant`; `enforce`: a submit the
+    balance cannot pay for is answered 429 insufficient balance (off by default, so that
+    long benchmarks on one token are not cut short)."""
+
     grant: float = DAILY_GRANT
+    grants: dict[str, float] = field(default_factory=dict)
     missed: set[str] = field(default_factory=set)
+    enforce: bool = False
     days_ahead: int = 0
 
     def today(self) -> int:
@@ -53,9 +59,12 @@ class Wallets:
         spent = sum(
             task.cost for task in counted if not task.active(now) and task.status(now) == "SUCCEED"
         )
-        total = max(self.grant - spent, 0.0)
+        total = max(self.grants.get(token, self.grant) - spent, 0.0)
         return {
             "total_balance": total,
             "available_balance": max(total - frozen, 0.0),
             "frozen_amount": frozen,
         }
+
+    def can_pay(self, token: str, cost: float, tasks: Iterable[CostedTask]) -> bool:
+        return not self.enforce or self.balance(token, tasks)["available_balance"] >= cost

@@ -20,7 +20,13 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.simulator.answers import broken_download, error, odd_answer, request_id
+from bot.simulator.answers import (
+    broken_download,
+    error,
+    insufficient_balance,
+    odd_answer,
+    request_id,
+)
 from bot.simulator.balances import Wallets
 from bot.simulator.faults import Fault, FaultPlan, Target
 from bot.simulator.render import render_png
@@ -172,6 +178,10 @@ class Simulator:
             return self._reject(400, problem, "invalid")
         if self._busy(token):
             return self._reject(429, "Request limit exceeded.", "concurrency")
+        cost = self.models[body["model"]].cost
+        if not self.wallets.can_pay(token, cost, self.tasks.values()):
+            self.stats.rejected["balance"] += 1
+            return insufficient_balance("insufficient balance (1008)")
         answer: dict[str, Any] = self._accept(token, body)
         fault = self.faults.take("submit_answer")
         if fault is not None and fault.kind == "succeed_status":

@@ -57,11 +57,19 @@ class TokenAccount:
 class TokenPool:
     """The configured tokens, those out of the pool and those cooling off."""
 
-    def __init__(self, accounts: Sequence[TokenAccount], clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        accounts: Sequence[TokenAccount],
+        clock: Clock | None = None,
+        costliest: float = 2.0,
+    ) -> None:
+        """`costliest`: the cost of the dearest model, which a balance must cover for the
+        balances to steer jobs (`spend_limits`)."""
         if not accounts:
             raise ValueError("at least one ModelScope token is needed")
         self.accounts = list(accounts)
         self._clock = clock or SystemClock()
+        self._costliest = costliest
 
     def disable(self, account: TokenAccount, reason: str) -> None:
         account.disabled_reason = reason
@@ -124,6 +132,17 @@ class TokenPool:
         """The tokens a job may start on now: in the pool and not cooling off."""
         now = self._clock.monotonic()
         return [a for a in self.accounts if not a.disabled_reason and a.cool_until <= now]
+
+    def spend_limits(self) -> list[tuple[TokenAccount, float | None]]:
+        """What each working token may spend today. While some token's balance covers any
+        job, the balances bound them (a token that cannot pay is skipped, no 429); when none
+        does, only the daily budgets do, so a job is tried and ModelScope's "insufficient
+        balance" ends it in words rather than it waiting in line for the next day's grant."""
+        working = self.working()
+        steer = any(
+            a.balance is not None and a.balance.available >= self._costliest for a in working
+        )
+        return [(a, a.spend_limit if steer else a.daily_budget) for a in working]
 
     @property
     def usable(self) -> bool:

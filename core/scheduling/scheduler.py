@@ -307,8 +307,8 @@ class Scheduler:
 
     def _rooms(self) -> list[TokenRoom]:
         return [
-            TokenRoom(account.label, account.concurrency, account.spend_limit)
-            for account in self._tokens.working()
+            TokenRoom(account.label, account.concurrency, limit)
+            for account, limit in self._tokens.spend_limits()
         ]
 
     def _day(self) -> str:

@@ -84,6 +84,7 @@ class Core:
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines],
             clock,
+            costliest=max(model.cost for model in catalog.models),
         )
         store = backend.store
         routed = PlatformNotifiers(notifiers, store.batch)

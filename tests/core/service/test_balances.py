@@ -4,7 +4,6 @@ job is not given one (no 429 round trip) until its balance rises."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -13,18 +12,21 @@ from prometheus_client import REGISTRY
 from bot.simulator import Fault, Simulator, Timing
 from core.clock import SystemClock
 from core.execution.tokens import TokenAccount, TokenPool
-from core.jobs.job import JobState
-from core.modelscope import Balance, BalanceReader, ModelScopeHttp
+from core.jobs.events import EventKind
+from core.jobs.job import JobState, QuotaState
+from core.modelscope import Balance, BalanceReader, FixedInterval, ModelScopeHttp, RunTimes
+from core.requests.params import GenerationParams, Size
 from core.secret import Secret
 from core.service.balances import BalanceWatch
-from tests.conftest import TOKEN, make_engine
-from tests.core.harness import request, running_core
+from tests.conftest import OTHER_TOKEN, TOKEN, make_client, make_engine
+from tests.core.harness import FINAL, request, running_core
 
 QWEN = "Qwen/Qwen-Image"  # costs 2
+QWEN_PARAMS = GenerationParams(QWEN, "a lighthouse", Size(1328, 1328), 1)
 
 
-def reader(sim: Simulator, session: aiohttp.ClientSession) -> BalanceReader:
-    http = ModelScopeHttp(session, f"{sim.base_url}openapi/v1/", Secret(TOKEN, "t"), 5.0)
+def reader(sim: Simulator, session: aiohttp.ClientSession, token: str = TOKEN) -> BalanceReader:
+    http = ModelScopeHttp(session, f"{sim.base_url}openapi/v1/", Secret(token, "t"), 5.0)
     return BalanceReader(http)
 
 
@@ -56,24 +58,59 @@ async def test_each_token_keeps_its_last_balance(
         assert account.balance == Balance(200.0, 200.0, 0.0)
 
 
-async def test_a_token_that_cannot_pay_waits_for_its_balance_to_rise(
+async def spend(sim: Simulator, session: aiohttp.ClientSession, token: str) -> None:
+    """A Qwen-Image made on `token` outside the bot (its owner uses it elsewhere too)."""
+    client = make_client(sim, session, token)
+    task = await client.submit(QWEN_PARAMS)
+    policy, times = FixedInterval(0.05), RunTimes()
+    await client.wait_for_task(
+        task.task_id, workload="q", policy=policy, run_times=times, max_seconds=10
+    )
+
+
+async def test_a_token_that_cannot_pay_is_skipped_without_a_429(
     simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
 ) -> None:
     simulator.timing = Timing(run_mean=0.05)
-    simulator.wallets.grant = 3.0  # enough for one Qwen-Image a day, not two
+    simulator.wallets.enforce = True
+    simulator.wallets.grants[TOKEN] = 3.0  # one Qwen-Image (2) a day
+    await spend(simulator, session, TOKEN)  # 1 left: not enough for another
+    readers = {
+        "token#1": reader(simulator, session),
+        "token#2": reader(simulator, session, OTHER_TOKEN),
+    }
+    tokens = (TOKEN, OTHER_TOKEN)
+    async with running_core(
+        simulator, session, tmp_path, tokens=tokens, balance_readers=readers
+    ) as h:
+        await h.core.balances.check()
+        for user in ("ana", "ben", "cy"):
+            await h.core.service.submit(request(user=user, model=QWEN))
+        await h.finals(3)
+        finals = [e.kind for e in h.notifier.events if e.kind in FINAL]
+        assert finals == [EventKind.SUCCEEDED] * 3
+        dry = h.core.tokens.by_label("token#1")
+        assert dry is not None and dry.spend_limit == 1.0
+
+        simulator.wallets.next_day()  # the daily grant: token#1 can pay again
+        await h.core.balances.check()
+        assert dry.spend_limit == 3.0
+    assert simulator.stats.rejected["balance"] == 0  # no job met the 429
+    # token#1's only task is its owner's: the bot gave all three to token#2.
+    assert sorted(simulator.stats.submits_by_token.values()) == [1, 3]
+
+
+async def test_when_no_token_can_pay_the_job_ends_in_words_not_in_a_wait(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    simulator.wallets.enforce = True
+    simulator.wallets.grants[TOKEN] = 3.0
+    await spend(simulator, session, TOKEN)
     readers = {"token#1": reader(simulator, session)}
     async with running_core(simulator, session, tmp_path, balance_readers=readers) as h:
         await h.core.balances.check()
-        await h.core.service.submit(request(user="ana", model=QWEN))
+        (job,) = (await h.core.service.submit(request(user="ana", model=QWEN))).jobs
         await h.finals(1)
-        await h.core.balances.check()  # 1 left: the next Qwen-Image can't be paid for
-        (waiting,) = (await h.core.service.submit(request(user="ben", model=QWEN))).jobs
-        await asyncio.sleep(1.5)
-        assert (await h.job(waiting.id)).state is JobState.QUEUED
-        assert simulator.stats.submits == 1  # no 429 round trip
-
-        simulator.wallets.next_day()  # the daily grant
-        await h.core.balances.check()
-        await h.finals(2)
-        assert (await h.job(waiting.id)).state is JobState.DONE
-    assert simulator.stats.submits == 2
+        ended = await h.job(job.id)
+    assert ended.state is JobState.FAILED and ended.quota_state is QuotaState.REFUNDED
+    assert simulator.stats.rejected["balance"] == 1  # ModelScope said it: the bot passes it on
