@@ -76,8 +76,13 @@ def failure_reason(translator: Translator, job: Job) -> str:
 
 
 def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
+    community = (
+        []
+        if view.community_left is None
+        else [translator.text(locale, "quota.community", left=f"{view.community_left:g}")]
+    )
     if view.exempt:
-        return translator.text(locale, "quota.exempt")
+        return "\n".join([translator.text(locale, "quota.exempt"), *community])
     lines = []
     for scope, used in view.used.items():
         left = view.left.get(scope)
@@ -89,7 +94,7 @@ def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
             translator.text(locale, key, scope=name, used=f"{used:g}", left=f"{left or 0:g}")
         )
     lines.append(translator.text(locale, "quota.resets", resets_at=view.resets_at))
-    return "\n".join(lines)
+    return "\n".join([*lines, *community])
 
 
 def queue_text(translator: Translator, locale: str, state: QueueState) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from core.clock import Clock, SystemClock
@@ -143,6 +143,14 @@ class TokenPool:
             a.balance is not None and a.balance.available >= self._costliest for a in working
         )
         return [(a, a.spend_limit if steer else a.daily_budget) for a in working]
+
+    def budget_left(self, spent: Mapping[str, float]) -> float | None:
+        """By the balances last read, what the tokens in the pool may still spend today
+        (`spent`: today's spend per token label); None when no balance is known."""
+        known = [a for a in self.accounts if not a.disabled_reason and a.balance_budget is not None]
+        if not known:
+            return None
+        return sum(max(0.0, (a.balance_budget or 0.0) - spent.get(a.label, 0.0)) for a in known)
 
     @property
     def usable(self) -> bool:

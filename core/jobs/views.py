@@ -36,9 +36,11 @@ class DefaultsChange:
 
 @dataclass(frozen=True)
 class QuotaView:
-    """Cost units used and left today per scope (left None: no limit); reset time."""
+    """Cost units used and left today per scope (left None: no limit); reset time; what
+    the community's ModelScope accounts have left today (None: their balances unknown)."""
 
     used: dict[str, float]
     left: dict[str, float | None]
     resets_at: Phrase
     exempt: bool
+    community_left: float | None = None

@@ -66,6 +66,11 @@ class BalanceWatch:
             read += 1
         return read
 
+    async def left_today(self) -> float | None:
+        """What the tokens in the pool may still spend today by their balances, together:
+        the community's ModelScope budget (None: no balance read yet)."""
+        return self._tokens.budget_left(await self._spent_today())
+
     async def run(self) -> None:
         """Read at once, then every `every` seconds, until cancelled."""
         while True:

@@ -120,6 +120,8 @@ class Core:
             locale=locale,
             first_sight=backend.first_sight,
         )
+        spent_today = lambda: store.token_usage(policy.limits.day_of(clock.now()))  # noqa: E731
+        balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today)
         service = GenerationService(
             store=store,
             catalog=catalog,
@@ -132,11 +134,10 @@ class Core:
             clock=clock,
             positions=positions,
             watch=watch,
+            balances=balances,
         )
         admin = CommunityAdmin(rules, access)
         memory = RunTimeMemory(run_times, store)
-        spent_today = lambda: store.token_usage(policy.limits.day_of(clock.now()))  # noqa: E731
-        balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today)
         return cls(
             service,
             admin,

@@ -30,6 +30,7 @@ from core.scheduling.scheduler import Scheduler
 from core.service._intake import admission_for, new_jobs
 from core.service._worded import worded
 from core.service.access import Access, Actor
+from core.service.balances import BalanceWatch
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
@@ -61,6 +62,7 @@ class GenerationService:
         clock: Clock,
         positions: PositionNews,
         watch: TokenWatch,
+        balances: BalanceWatch | None = None,
     ) -> None:
         self.catalog = catalog
         self._store = store
@@ -75,6 +77,7 @@ class GenerationService:
         self._draining = False
         self.positions = positions
         self._watch = watch
+        self._balances = balances
 
     @property
     def draining(self) -> bool:
@@ -190,7 +193,8 @@ class GenerationService:
             for scope, limit in limits.items()
         }
         resets = self._policy.limits.reset_phrase(now)
-        return QuotaView(used, left, resets, self._policy.is_admin(user))
+        community = await self._balances.left_today() if self._balances else None
+        return QuotaView(used, left, resets, self._policy.is_admin(user), community)
 
     @worded
     async def defaults(self, user: str) -> dict[str, str]:

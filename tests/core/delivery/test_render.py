@@ -71,6 +71,13 @@ def test_quota_and_queue_views() -> None:
     assert quota_text(TRANSLATOR, "zh", dataclasses.replace(view, exempt=True)) == (
         "你是管理员：不受额度限制。"
     )
+    budgeted = dataclasses.replace(view, community_left=183.5)
+    assert quota_text(TRANSLATOR, "en", budgeted).splitlines()[-1] == (
+        "The community's ModelScope budget left today: 183.5 (shared by everyone)."
+    )
+    assert quota_text(TRANSLATOR, "zh", dataclasses.replace(budgeted, exempt=True)) == (
+        "你是管理员：不受额度限制。\n社区今日剩余的 ModelScope 额度：183.5（大家共用）。"
+    )
     state = QueueState(waiting=4, running=1, your_positions=(2, 4), estimated_wait=61.2)
     assert queue_text(TRANSLATOR, "en", state) == (
         "4 waiting, 1 generating. Your place: 2, 4. About 61 s until yours is ready."

@@ -36,6 +36,10 @@ def gauge(kind: str) -> float | None:
     )
 
 
+def watch_pool_left(account: TokenAccount) -> float | None:
+    return TokenPool([account]).budget_left({})
+
+
 async def nothing_spent() -> dict[str, float]:
     return {}
 
@@ -48,6 +52,7 @@ async def test_each_token_keeps_its_last_balance(
         readers = {"token#1": reader(sim, session)}
         watch = BalanceWatch(TokenPool([account]), readers, SystemClock(), nothing_spent)
         assert account.balance is None and account.spend_limit is None
+        assert watch_pool_left(account) is None  # nothing read: nothing to say
         assert await watch.check() == 1
         assert account.balance == Balance(200.0, 200.0, 0.0)
         assert account.spend_limit == 200.0
@@ -114,3 +119,19 @@ async def test_when_no_token_can_pay_the_job_ends_in_words_not_in_a_wait(
         ended = await h.job(job.id)
     assert ended.state is JobState.FAILED and ended.quota_state is QuotaState.REFUNDED
     assert simulator.stats.rejected["balance"] == 1  # ModelScope said it: the bot passes it on
+
+
+async def test_quota_says_what_the_community_has_left_today(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    simulator.timing = Timing(run_mean=0.05)
+    readers = {"token#1": reader(simulator, session)}
+    async with running_core(simulator, session, tmp_path, balance_readers=readers) as h:
+        await h.core.balances.check()
+        await h.core.service.submit(request(user="ana", model=QWEN))
+        await h.finals(1)
+        # Read before the job: 200; the job's 2 are counted by the queue since.
+        view = await h.core.service.quota("tg:ana", "tg:-100")
+        assert view.community_left == 198.0
+        await h.core.balances.check()  # read again: the balance says the same
+        assert (await h.core.service.quota("tg:ana", "tg:-100")).community_left == 198.0
