@@ -15,7 +15,7 @@ from discord.ext import commands
 from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
 from adapters.discord.who import actor, chat_key, locale_of, user_key
-from core.delivery import Translator
+from core.delivery import Translator, amount_text, balances_text
 from core.errors import ImagineError
 from core.jobs import actor_key
 from core.service import CommunityAdmin, GenerationService
@@ -119,12 +119,10 @@ class AdminCommands(
             waiting=state.waiting,
             running=state.running,
             used=f"{quota.used.get('chat', 0.0):g}",
-            left=_amount(left),
-            member=_amount(own.get("member_daily")),
+            left=amount_text(left),
+            member=amount_text(own.get("member_daily")),
         )
-        await replies.private(interaction, reply)
-
-
-def _amount(value: object) -> str:
-    """A budget as people write it: 5, 2.5; no limit set is a dash."""
-    return f"{value:g}" if isinstance(value, int | float) else "-"
+        tokens = balances_text(
+            self._t, locale, await self._admin.token_balances(actor(interaction))
+        )
+        await replies.private(interaction, "\n".join(part for part in (reply, tokens) if part))

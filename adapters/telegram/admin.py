@@ -11,19 +11,22 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from adapters.telegram import PLATFORM
 from adapters.telegram.who import actor, locale_of, message_of
-from core.delivery import Translator
+from core.delivery import Translator, amount_text, balances_text
 from core.errors import AdminsOnly, ImagineError, InvalidParameter
 from core.jobs import actor_key
 from core.requests import parse_float
-from core.service import Actor, CommunityAdmin
+from core.service import Actor, CommunityAdmin, GenerationService
 from core.terms import Phrase, Term
 
 Handler = Callable[[Update, Actor, list[str]], Awaitable[str]]
 
 
 class AdminCommands:
-    def __init__(self, admin: CommunityAdmin, translator: Translator) -> None:
+    def __init__(
+        self, admin: CommunityAdmin, service: GenerationService, translator: Translator
+    ) -> None:
         self._admin = admin
+        self._service = service
         self._t = translator
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -33,6 +36,7 @@ class AdminCommands:
             "filter": self._filter,
             "ban": self._ban,
             "unban": self._unban,
+            "stats": self._stats,
         }
         for name, handler in commands.items():
             app.add_handler(CommandHandler(name, self._answered(handler)))
@@ -74,6 +78,25 @@ class AdminCommands:
         everywhere = await self._admin.ban(who, target, " ".join(args[0 if replied else 1 :]))
         key = "admin.banned_everywhere" if everywhere else "admin.banned_here"
         return self._t.text(locale_of(update), key, who=self._named(update, target))
+
+    async def _stats(self, update: Update, who: Actor, args: list[str]) -> str:
+        """The line and this chat's spending for its admins; the tokens' balances too for
+        the bot's admins."""
+        own = await self._admin.chat_settings(who)  # admins only
+        state = await self._service.queue_state(who.user)
+        quota = await self._service.quota(who.user, who.chat)
+        locale = locale_of(update)
+        text = self._t.text(
+            locale,
+            "stats.chat",
+            waiting=state.waiting,
+            running=state.running,
+            used=f"{quota.used.get('chat', 0.0):g}",
+            left=amount_text(quota.left.get("chat")),
+            member=amount_text(own.get("member_daily")),
+        )
+        tokens = balances_text(self._t, locale, await self._admin.token_balances(who))
+        return "\n".join(part for part in (text, tokens) if part)
 
     async def _unban(self, update: Update, who: Actor, args: list[str]) -> str:
         target = _target(update, args)

@@ -68,7 +68,7 @@ class TelegramAdapter:
         t = self._translator
         Commands(service, t, self.notifier, self._images).register(self.app)
         Buttons(service, t, self.notifier).register(self.app)
-        AdminCommands(admin, t).register(self.app)
+        AdminCommands(admin, service, t).register(self.app)
 
     def is_connected(self) -> bool:
         """Receiving updates (the application runs, polling or the webhook is up); in a

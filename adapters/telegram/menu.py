@@ -16,7 +16,7 @@ from core.delivery import DEFAULT_LOCALE, Translator
 log = logging.getLogger("imagine.telegram")
 
 USER_COMMANDS = ("imagine", "quota", "queue", "cancel", "history", "models", "settings", "help")
-ADMIN_COMMANDS = ("budget", "memberlimit", "filter", "ban", "unban")
+ADMIN_COMMANDS = ("budget", "memberlimit", "filter", "ban", "unban", "stats")
 
 
 def commands(translator: Translator, locale: str, names: tuple[str, ...]) -> list[BotCommand]:

@@ -7,6 +7,8 @@ from core.delivery.i18n import DEFAULT_LOCALE, Translator, load_translator, norm
 from core.delivery.notifiers import MemoryNotifier, PlatformNotifiers
 from core.delivery.progress import ProgressThrottle
 from core.delivery.render import (
+    amount_text,
+    balances_text,
     batch_summary,
     cancel_text,
     caption,
@@ -29,6 +31,8 @@ __all__ = [
     "Press",
     "ProgressThrottle",
     "Translator",
+    "amount_text",
+    "balances_text",
     "batch_summary",
     "button_id",
     "cancel_text",

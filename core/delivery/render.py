@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.delivery.i18n import Translator
 from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
-from core.jobs.views import DefaultsChange, QueueState, QuotaView
+from core.jobs.views import DefaultsChange, QueueState, QuotaView, TokenBalance
 from core.requests.catalog import Catalog
 from core.terms import ModelId, Phrase, Term, from_plain
 
@@ -174,3 +174,29 @@ def details_text(translator: Translator, locale: str, job: Job) -> str:
     lines = [translator.text(locale, "detail.job", value=job.id)]
     lines += [translator.text(locale, f"detail.{name}", value=v) for name, v in values.items()]
     return "\n".join(lines)
+
+
+def balances_text(translator: Translator, locale: str, tokens: list[TokenBalance]) -> str:
+    """Each token's balance, a line each (empty when there is none to show)."""
+    lines = []
+    for token in tokens:
+        if token.available is None:
+            line = translator.text(locale, "admin.balance_unread", token=token.label)
+        else:
+            line = translator.text(
+                locale,
+                "admin.balance",
+                token=token.label,
+                available=f"{token.available:g}",
+                total=f"{token.total or 0:g}",
+                frozen=f"{token.frozen or 0:g}",
+            )
+        if token.rejected:
+            line += " " + translator.text(locale, "admin.balance_rejected")
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def amount_text(value: object) -> str:
+    """A budget as people write it: 5, 2.5; no limit set is a dash."""
+    return f"{value:g}" if isinstance(value, int | float) else "-"

@@ -44,3 +44,15 @@ class QuotaView:
     resets_at: Phrase
     exempt: bool
     community_left: float | None = None
+
+
+@dataclass(frozen=True)
+class TokenBalance:
+    """One ModelScope token as bot admins see it: its label (never the token), its last
+    balance (None: not read yet) and whether ModelScope rejected it."""
+
+    label: str
+    total: float | None
+    available: float | None
+    frozen: float | None
+    rejected: bool

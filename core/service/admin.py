@@ -4,6 +4,8 @@ and bans; every call checked against who acts (`core.service.access`)."""
 from __future__ import annotations
 
 from core.errors import InvalidParameter
+from core.execution.tokens import TokenAccount, TokenPool
+from core.jobs.views import TokenBalance
 from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.rules import CommunityRules, member_key
@@ -13,9 +15,20 @@ MAX_AMOUNT = 1_000_000.0
 
 
 class CommunityAdmin:
-    def __init__(self, rules: CommunityRules, access: Access) -> None:
+    def __init__(
+        self, rules: CommunityRules, access: Access, tokens: TokenPool | None = None
+    ) -> None:
         self._rules = rules
         self._access = access
+        self._tokens = tokens
+
+    @worded
+    async def token_balances(self, actor: Actor) -> list[TokenBalance]:
+        """Each ModelScope token's last balance, for a bot admin (by label, never the
+        token); nothing for anyone else, a chat's own admins included."""
+        if self._tokens is None or not self._access.is_bot_admin(actor.user):
+            return []
+        return [_token_balance(account) for account in self._tokens.accounts]
 
     @worded
     async def allowed(self, actor: Actor) -> bool:
@@ -67,6 +80,13 @@ class CommunityAdmin:
         """What the chat's admins set (budget, member limit, filter)."""
         await self._access.check_admin(actor)
         return await self._rules.chat_settings(actor.chat)
+
+
+def _token_balance(account: TokenAccount) -> TokenBalance:
+    balance, rejected = account.balance, bool(account.disabled_reason)
+    if balance is None:
+        return TokenBalance(account.label, None, None, None, rejected)
+    return TokenBalance(account.label, balance.total, balance.available, balance.frozen, rejected)
 
 
 def _amount(field: str, amount: float) -> float:

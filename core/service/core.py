@@ -136,7 +136,7 @@ class Core:
             watch=watch,
             balances=balances,
         )
-        admin = CommunityAdmin(rules, access)
+        admin = CommunityAdmin(rules, access, tokens)
         memory = RunTimeMemory(run_times, store)
         return cls(
             service,

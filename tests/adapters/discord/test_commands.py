@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator, Timing
+from core.jobs.policy import Policy
+from core.modelscope import Balance
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import ADMIN, ALICE, BOB, MANAGE_GUILD, options, user
 
@@ -111,3 +113,16 @@ async def test_the_bot_writes_to_an_admin_in_private(
         assert message.body["content"].startswith("imagine-bot 无法生成图片：")
         assert "token#1" in message.body["content"]
         assert not await world.core.notifiers.direct("nowhere:1", "admin.no_token", "en")
+
+
+async def test_the_bots_admins_see_the_tokens_balances_in_stats(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    admins = Policy(admins=frozenset({f"discord:{ADMIN}"}))
+    async with discord_world(simulator, session, tmp_path, policy=admins) as world:
+        world.core.tokens.accounts[0].balance = Balance(180.0, 178.0, 2.0)
+        stats = await world.fake.subcommand("imagine-admin", "stats", [], user_id=ADMIN)
+        assert (await private_reply(world, stats)).splitlines() == [
+            "Waiting: 0, generating: 0. This server today: 0 spent, - left; per member per day: -.",
+            "ModelScope token#1: 178 Magicubes available of 180 (2 held by running tasks)",
+        ]

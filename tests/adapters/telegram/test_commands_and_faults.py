@@ -16,6 +16,7 @@ from bot.simulator import Timing
 from core.jobs.job import Job, JobState, QuotaState
 from core.jobs.policy import Policy
 from core.jobs.quotas import Admission, QuotaLimits, Usage
+from core.modelscope import Balance
 from core.secret import Secret
 from core.stores.sqlite import SqliteStore
 from tests.adapters.telegram.fake_api import FakeTelegram, Fault
@@ -97,6 +98,17 @@ async def test_admin_commands_need_an_admin(simulator, session, tmp_path: Path) 
         await world.api.wait_for("sendPhoto")
         settings = await world.core.rules.chat_settings(f"telegram:{GROUP}")
         assert (settings["daily_budget"], settings["member_daily"]) == (5.0, 2.0)
+        # /stats: the group's admin sees the line and the group's spending; the bot's admin
+        # sees the ModelScope tokens' balances too (by label, never the token).
+        group_admin = await reply_to(world, "/stats", chat=GROUP, user=BOB)
+        assert group_admin.startswith("Waiting: 0, generating: 0. This group today: 0 spent, 5")
+        assert "per member per day: 2." in group_admin and "token#1" not in group_admin
+        world.core.tokens.accounts[0].balance = Balance(180.0, 178.0, 2.0)
+        bot_admin = await reply_to(world, "/stats", chat=GROUP, user=ALICE)
+        assert bot_admin.splitlines()[-1] == (
+            "ModelScope token#1: 178 Magicubes available of 180 (2 held by running tasks)"
+        )
+        assert "Only the bot's admins" in await reply_to(world, "/stats", chat=GROUP, user=503)
 
 
 async def test_a_restart_mid_job_still_delivers_once(simulator, session, tmp_path) -> None:
