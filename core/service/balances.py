@@ -14,6 +14,7 @@ from core.errors import UpstreamError
 from core.execution.tokens import TokenPool
 from core.metrics import MODELSCOPE_BALANCE
 from core.modelscope.balance import BalanceReader
+from core.service.grants import MissedGrants
 
 log = logging.getLogger("imagine.balances")
 BALANCE_CHECK_SECONDS = 300.0
@@ -31,12 +32,14 @@ class BalanceWatch:
         clock: Clock,
         spent_today: Callable[[], Awaitable[dict[str, float]]],
         every: float = BALANCE_CHECK_SECONDS,
+        grants: MissedGrants | None = None,
     ) -> None:
         self._tokens = tokens
         self._readers = readers
         self._clock = clock
         self._spent_today = spent_today
         self._every = every
+        self._grants = grants
 
     async def check(self) -> int:
         """Read every token's balance now; how many were read."""
@@ -63,6 +66,8 @@ class BalanceWatch:
                 ("frozen", balance.frozen),
             ):
                 MODELSCOPE_BALANCE.labels(account.label, kind).set(amount)
+            if self._grants is not None:
+                await self._grants.saw(account.label, balance)
             read += 1
         return read
 

@@ -26,6 +26,7 @@ from core.service.access import Access
 from core.service.admin import CommunityAdmin
 from core.service.balances import BalanceWatch
 from core.service.generation import GenerationService
+from core.service.grants import MissedGrants
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
@@ -121,7 +122,10 @@ class Core:
             first_sight=backend.first_sight,
         )
         spent_today = lambda: store.token_usage(policy.limits.day_of(clock.now()))  # noqa: E731
-        balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today)
+        grants = MissedGrants(
+            routed, policy.admins, locale, policy.limits, clock, backend.first_sight
+        )
+        balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today, grants=grants)
         service = GenerationService(
             store=store,
             catalog=catalog,

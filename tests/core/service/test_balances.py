@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client import REGISTRY
 
 from bot.simulator import Fault, Simulator, Timing
@@ -14,6 +15,7 @@ from core.clock import SystemClock
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import EventKind
 from core.jobs.job import JobState, QuotaState
+from core.jobs.policy import Policy
 from core.modelscope import Balance, BalanceReader, FixedInterval, ModelScopeHttp, RunTimes
 from core.requests.params import GenerationParams, Size
 from core.secret import Secret
@@ -135,3 +137,31 @@ async def test_quota_says_what_the_community_has_left_today(
         assert view.community_left == 198.0
         await h.core.balances.check()  # read again: the balance says the same
         assert (await h.core.service.quota("tg:ana", "tg:-100")).community_left == 198.0
+
+
+@pytest.mark.parametrize("missed", [True, False])
+async def test_the_admins_hear_once_of_a_grant_that_did_not_come(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path, missed: bool
+) -> None:
+    simulator.timing = Timing(run_mean=0.05)
+    if missed:
+        simulator.wallets.missed.add(TOKEN)  # nobody signed in with this account
+    readers = {"token#1": reader(simulator, session)}
+    admins = Policy(admins=frozenset({"tg:boss"}))
+    async with running_core(
+        simulator, session, tmp_path, policy=admins, balance_readers=readers
+    ) as h:
+        await h.core.service.submit(request(user="ana", model=QWEN))
+        await h.finals(1)
+        await h.core.balances.check()  # today: 198 left
+        now = h.clock.now()
+        h.clock.advance((admins.limits.resets_at(now) - now).total_seconds() + 600)
+        simulator.wallets.next_day()
+        await h.core.balances.check()  # ten minutes into the new day: too early to say
+        assert h.notifier.direct_messages == []
+        h.clock.advance(3600)
+        for _ in range(2):  # an hour in: judged, and said once
+            await h.core.balances.check()
+        told = [m for m in h.notifier.direct_messages if m[1] == "admin.missed_grant"]
+    expected = [("boss", "admin.missed_grant", {"token": "token#1", "available": "198"})]
+    assert told == (expected if missed else [])
