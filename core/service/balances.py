@@ -79,5 +79,8 @@ class BalanceWatch:
     async def run(self) -> None:
         """Read at once, then every `every` seconds, until cancelled."""
         while True:
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # the store, a platform: the next round tries again
+                log.exception("the tokens' balances were not all handled this round")
             await self._clock.sleep(self._every)
