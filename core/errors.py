@@ -18,6 +18,7 @@
     │   ├── PromptBlocked             the prompt filter matched `rule`
     │   ├── StoreUnavailable          the store did not answer: nothing taken, nothing charged
     │   ├── NoWorkingToken            ModelScope rejects every token: the admins were told
+    │   ├── ModelUnavailable          ModelScope fails this model now (model, minutes, alternative)
     │   ├── Restarting                the bot stops for a restart: nothing new taken
     │   ├── JobNotFound               no such job (or not the user's)
     │   └── NotAllowed                the job is not the user's, or it is too late
@@ -43,7 +44,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from core.terms import Key, Phrase, Term
+from core.terms import Key, ModelId, Phrase, Term
 
 
 class ImagineError(Exception):
@@ -339,6 +340,22 @@ class NoWorkingToken(RequestRefused):
     (they have been told); nothing was taken or charged."""
 
     key = "error.no_token"
+
+
+class ModelUnavailable(RequestRefused):
+    """ModelScope is failing `model` now (retired, or down): it is tried again in
+    `minutes`; `alternative` is a working model that can make the same request (None: no
+    such model). Nothing was charged."""
+
+    key = "error.model_unavailable"
+
+    def __init__(self, model: str, minutes: int, alternative: str | None = None) -> None:
+        self.model, self.minutes, self.alternative = model, minutes, alternative
+        super().__init__(f"{model} is failing now (tried again in {minutes} min)")
+
+    def params(self) -> dict[str, object]:
+        instead = Phrase("try_model", model=ModelId(self.alternative)) if self.alternative else ""
+        return {"model": ModelId(self.model), "minutes": self.minutes, "instead": instead}
 
 
 class Restarting(RequestRefused):

@@ -149,7 +149,10 @@ class UserCommands(commands.Cog):
     async def models(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale = locale_of(interaction)
-        await replies.private(interaction, models_text(self._t, locale, self._service.catalog))
+        await replies.private(
+            interaction,
+            models_text(self._t, locale, self._service.catalog, self._service.failing_models()),
+        )
 
     @app_commands.command(name=text("discord.name.settings"), description=text("discord.settings"))
     @app_commands.describe(model=text("discord.opt.model"), size=text("discord.opt.size"))

@@ -147,7 +147,7 @@ class Commands:
 
     async def models(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         locale = locale_of(update)
-        text = models_text(self._t, locale, self._service.catalog)
+        text = models_text(self._t, locale, self._service.catalog, self._service.failing_models())
         await message_of(update).reply_text(text)
 
     async def settings(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

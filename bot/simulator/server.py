@@ -115,6 +115,9 @@ class Simulator:
         self.stats = SimStats()
         self.tasks: dict[str, SimTask] = {}
         self.wallets = Wallets()
+        # Models the service no longer runs: a submit for one is answered "insufficient
+        # balance", whatever the balance (MODELSCOPE_API.md).
+        self.retired: set[str] = set()
         self._rng = random.Random(seed)
         self._ids = itertools.count(5075521)
         self._images: dict[str, bytes] = {}
@@ -179,7 +182,9 @@ class Simulator:
         if self._busy(token):
             return self._reject(429, "Request limit exceeded.", "concurrency")
         cost = self.models[body["model"]].cost
-        if not self.wallets.can_pay(token, cost, self.tasks.values()):
+        if body["model"] in self.retired or not self.wallets.can_pay(
+            token, cost, self.tasks.values()
+        ):
             self.stats.rejected["balance"] += 1
             return insufficient_balance("insufficient balance (1008)")
         answer: dict[str, Any] = self._accept(token, body)

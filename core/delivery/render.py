@@ -132,9 +132,13 @@ def history_text(translator: Translator, locale: str, jobs: list[Job]) -> str:
     return "\n".join(lines) or translator.text(locale, "history.empty")
 
 
-def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
-    return "\n".join(
-        translator.text(
+def models_text(
+    translator: Translator, locale: str, catalog: Catalog, failing: frozenset[str] = frozenset()
+) -> str:
+    """A line per model; those ModelScope is failing now (`failing`) say so."""
+    lines = []
+    for m in catalog.models:
+        line = translator.text(
             locale,
             "models.line",
             name=m.name,
@@ -145,8 +149,10 @@ def models_text(translator: Translator, locale: str, catalog: Catalog) -> str:
             cost=f"{m.cost:g}",
             edits=translator.text(locale, "models.edits") if m.edits_images else "",
         )
-        for m in catalog.models
-    )
+        if m.id in failing:
+            line += " " + translator.text(locale, "models.failing")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def settings_saved_text(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -19,6 +20,7 @@ from core.delivery.progress import DEFAULT_RATE, ProgressThrottle
 from core.errors import (
     ContentRefused,
     ImagineError,
+    ModelUnavailable,
     QuotaExhausted,
     RateLimited,
     TaskTimedOut,
@@ -27,6 +29,7 @@ from core.errors import (
 )
 from core.execution.delivery import DELIVERY_BACKOFF, FinalDelivery
 from core.execution.engine import Progress
+from core.execution.health import ModelHealth
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import Job, JobState, QuotaState
@@ -84,6 +87,7 @@ class JobRunner:
             store=store, notifiers=notifiers, clock=clock, backoff=delivery_backoff
         )
         self.cancel_requested: set[str] = set()
+        self.health = ModelHealth(clock)
 
     async def run(self, job: Job, account: TokenAccount) -> tuple[Outcome, Job]:
         """Take the job as far as it goes. REQUEUED answers the job as it is to be written
@@ -92,21 +96,37 @@ class JobRunner:
         run = _Run(job, account)
         try:
             await self._produce(run)
+            if run.job.result_path is not None:  # it made an image: the model works
+                self.health.worked(job.params.model)
         except (Unauthorized, RateLimited) as error:
-            if run.job.task_id is None and self._refused_token(account, error):
+            if self._model_failing(run, error):
+                run.job = await self.fail(run.job, self._unavailable(job.params.model))
+            elif run.job.task_id is None and self._refused_token(account, error):
                 return Outcome.REQUEUED, self._back_in_line(run.job)
-            run.job = await self.fail(run.job, error)
+            else:
+                run.job = await self.fail(run.job, error)
         except TaskTimedOut as error:
             run.job = await self.fail(run.job, error)
             return Outcome.GAVE_UP, run.job
         except ImagineError as error:
-            run.job = await self.fail(run.job, error)
+            failing = self._model_failing(run, error)
+            run.job = await self.fail(
+                run.job, self._unavailable(job.params.model) if failing else error
+            )
         except asyncio.CancelledError:
             if run.job.id not in self.cancel_requested:
                 raise  # shutting down: the row stays as it is, and the next start resumes it
             await self.end_cancelled(run.job)
             return Outcome.FINISHED, await self._latest(run.job)
         return Outcome.FINISHED, run.job
+
+    def _model_failing(self, run: _Run, error: ImagineError) -> bool:
+        """The model, not the token nor the user, is at fault (core.execution.health)."""
+        return self.health.judge(run.job.params.model, error, run.account, run.job.cost)
+
+    def _unavailable(self, model: str) -> ModelUnavailable:
+        left = self.health.failing_until(model) or 0.0
+        return ModelUnavailable(model, max(1, math.ceil(left / 60)))
 
     def _refused_token(self, account: TokenAccount, error: Unauthorized | RateLimited) -> bool:
         """The token said no before a task existed: take it out (401) or let it cool off

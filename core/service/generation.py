@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import random
 
 from core.clock import Clock
@@ -12,11 +13,13 @@ from core.delivery.notifiers import PlatformNotifiers
 from core.errors import (
     InvalidParameter,
     JobNotFound,
+    ModelUnavailable,
     NotAllowed,
     NoWorkingToken,
     RequestRefused,
     Restarting,
 )
+from core.execution.health import alternative_model
 from core.execution.runner import JobRunner
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job
@@ -218,11 +221,26 @@ class GenerationService:
 
     # --- helpers --------------------------------------------------------------------
 
+    def failing_models(self) -> frozenset[str]:
+        """The models ModelScope is failing now (for /models)."""
+        return frozenset(self._runner.health.failing())
+
+    def _check_model(self, params: GenerationParams) -> None:
+        """A model ModelScope is failing now is refused in words, with one that works
+        instead; never switched without the user's say."""
+        health = self._runner.health
+        left = health.failing_until(params.model)
+        if left is None:
+            return
+        instead = alternative_model(self.catalog, params, health.failing())
+        raise ModelUnavailable(params.model, max(1, math.ceil(left / 60)), instead)
+
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
         if self._draining:
             raise Restarting("the bot is restarting")
         if self._watch.blocked:
             raise NoWorkingToken("no ModelScope token works")
+        self._check_model(params)
         now = self._clock.now()
         jobs = new_jobs(request, params, self.catalog, self._policy, now)
         limits = await self._rules.limits(request.chat)

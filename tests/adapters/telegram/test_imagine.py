@@ -11,8 +11,10 @@ from PIL import Image
 
 from bot.simulator import Fault as SimFault
 from bot.simulator import Simulator
+from core.errors import QuotaExhausted
 from core.images.processing import read_png_text
-from tests.adapters.telegram.harness import ALICE, telegram_world
+from core.modelscope import Balance
+from tests.adapters.telegram.harness import ALICE, reply_to, telegram_world
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -159,3 +161,20 @@ async def test_a_batchs_last_status_says_what_was_made_and_what_failed(
             "inappropriate content"
         )
         assert world.api.named("deleteMessage") == []  # the status stays: it says what is missing
+
+
+async def test_a_model_modelscope_is_failing_is_said_with_one_that_works(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with telegram_world(simulator, session, tmp_path) as world:
+        account = world.core.tokens.accounts[0]
+        account.balance = Balance(200.0, 200.0, 0.0)  # it could pay: the model is at fault
+        retired = QuotaExhausted("insufficient balance (1008)", 429)
+        assert world.core.runner.health.judge("Qwen/Qwen-Image", retired, account, 2.0)
+        world.imagine("/imagine a lighthouse --model qwen")
+        said = await world.api.wait_text("editMessageText", "Qwen-Image is not working")
+        assert "works and can make this" in said.params["text"]
+        models = await reply_to(world, "/models")
+        (marked,) = [line for line in models.splitlines() if "(not working right now)" in line]
+        assert marked.startswith("Qwen-Image (qwen)")
+    assert simulator.stats.submits == 0
