@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from bot.composition import check_writable
 from bot.config import EngineConfig
-from bot.doctor import add_doctor
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
 from core.delivery import load_translator
@@ -35,8 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_gateway(commands.add_parser("gateway", help="take one platform's updates in (Redis)"))
     add_worker(commands.add_parser("worker", help="run and deliver queued jobs (Redis)"))
     add_enqueue(commands.add_parser("enqueue", help="queue a request for `run`"))
-    add_doctor(commands.add_parser("doctor", help="check the settings and every account"))
+    _add_doctor(commands.add_parser("doctor", help="check the settings and every account"))
     return parser
+
+
+def _add_doctor(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("--lang", help="en or zh")
+    cmd.set_defaults(handler=_doctor)
+
+
+async def _doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import doctor  # its HTTP client loads only for it
+
+    return await doctor(args)
 
 
 def _add_generate(cmd: argparse.ArgumentParser) -> None:

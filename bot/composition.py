@@ -17,9 +17,7 @@ import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import aiohttp
+from typing import TYPE_CHECKING, cast
 
 from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.cli.render import JsonlNotifier
@@ -47,6 +45,8 @@ from core.service import Core
 from core.stores import Backend, open_backend
 
 if TYPE_CHECKING:  # each SDK is imported only by a process that serves its platform
+    import aiohttp
+
     from adapters.discord.lifecycle import DiscordAdapter
     from adapters.telegram.lifecycle import TelegramAdapter
 
@@ -97,7 +97,7 @@ async def bot_from(settings: Settings, role: Role = RUN) -> AsyncIterator[Bot]:
                 f"`imagine-bot {role.name}` shares its queue with other processes through "
                 "Redis: set STORE_URL=redis://HOST:PORT/DB"
             )
-        async with aiohttp.ClientSession() as session, _warming(images, role):
+        async with _http(role) as session, _warming(images, role):
             translator = load_translator(catalog)
             adapters = _adapters(settings, role, backend, (clock, images, translator))
             core = _core(settings, role, backend, session, (clock, images, catalog), adapters)
@@ -178,10 +178,31 @@ def _adapters(
 
 
 @contextlib.asynccontextmanager
+async def _http(role: Role) -> AsyncIterator[aiohttp.ClientSession]:
+    """The process's HTTP session; none for a role that makes no request (`enqueue`):
+    its engines are built and never called."""
+    if not role.talks_to_modelscope:
+        yield cast("aiohttp.ClientSession", NO_SESSION)
+        return
+    import aiohttp
+
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+class _NoSession:
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"this process makes no HTTP request (session.{name})")
+
+
+NO_SESSION = _NoSession()
+
+
+@contextlib.asynccontextmanager
 async def _warming(images: ImageWorkers, role: Role) -> AsyncIterator[None]:
     """The image workers start with the bot (in the background), not at its first image;
     `enqueue`, which makes no image, starts none."""
-    needs_images = role.claiming or role.receives != frozenset()
+    needs_images = role.talks_to_modelscope
     task = asyncio.create_task(images.warm()) if needs_images else None
     try:
         yield

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import aiohttp
+from typing import TYPE_CHECKING
 
 from adapters.discord.config import DiscordConfig, Places
 from adapters.telegram.config import TelegramConfig
@@ -29,6 +28,9 @@ from core.modelscope import (
 )
 from core.requests import PromptFilter
 from core.secret import Secret
+
+if TYPE_CHECKING:
+    import aiohttp
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,6 @@ class Finding:
     params: dict[str, object]
 
 
-def add_doctor(cmd: argparse.ArgumentParser) -> None:
-    cmd.add_argument("--lang", help="en or zh")
-    cmd.set_defaults(handler=doctor)
-
-
 async def doctor(args: argparse.Namespace) -> int:
     settings = settings_or_explain(args.lang, log_level="WARNING")
     if settings is None:

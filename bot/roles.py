@@ -17,6 +17,12 @@ class Role:
     receives: frozenset[str] | None = None  # platforms taken in; None: every configured one
     needs_shared_store: bool = False
 
+    @property
+    def talks_to_modelscope(self) -> bool:
+        """Runs jobs, or checks tokens and balances for a chat it serves (`enqueue` only
+        lines a request up: it opens no HTTP session, and imports no HTTP client)."""
+        return self.claiming or self.receives != frozenset()
+
     def receives_from(self, platform: str) -> bool:
         return self.receives is None or platform in self.receives
 

@@ -11,13 +11,13 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from adapters.cli.render import PLATFORM as CLI_PLATFORM
 from adapters.discord import PLATFORM as DISCORD
 from adapters.telegram import PLATFORM as TELEGRAM
 from bot.composition import bot_from, start_adapters
 from bot.config import events_path
-from bot.health import Connected, HealthServer
 from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
@@ -26,6 +26,9 @@ from core.errors import ConfigurationError, ImagineError, InvalidParameter
 from core.jobs import GenerationRequest
 from core.requests import ParamsInput
 from core.service import Core
+
+if TYPE_CHECKING:
+    from bot.health import Connected, HealthServer
 
 log = logging.getLogger("imagine.serve")
 
@@ -105,6 +108,8 @@ async def _start_health(
 ) -> HealthServer | None:
     if settings.health_port is None:
         return None
+    from bot.health import HealthServer  # aiohttp's server, for the processes that serve
+
     health = HealthServer(core, adapters)
     await health.start(settings.health_host, settings.health_port)
     return health

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-import aiohttp
 from yarl import URL
 
 from core.clock import Clock
@@ -13,6 +13,9 @@ from core.errors import DownloadError
 from core.images.origins import allowed, parse_origins
 from core.images.processing import ImageInfo
 from core.images.workers import ImageWorkers
+
+if TYPE_CHECKING:  # imported where a download is made (see core.modelscope.http)
+    import aiohttp
 from core.modelscope.retry import Backoff
 
 log = logging.getLogger("imagine.download")
@@ -49,7 +52,7 @@ class ImageFetcher:
         self._max_bytes = max_bytes
         self._backoff = backoff
         self._clock = clock
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout_seconds = timeout
 
     async def fetch(self, url: str) -> tuple[bytes, ImageInfo]:
         """The image at `url`, or `DownloadError` once retries are spent (at once when
@@ -75,11 +78,14 @@ class ImageFetcher:
             await self._clock.sleep(self._backoff.delay(failures))
 
     async def _fetch_once(self, url: URL) -> bytes:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self._timeout_seconds)
         for _ in range(MAX_REDIRECTS + 1):
             self._check_url(url)
             try:
                 async with self._session.get(
-                    url, allow_redirects=False, timeout=self._timeout
+                    url, allow_redirects=False, timeout=timeout
                 ) as response:
                     if response.status in (301, 302, 303, 307, 308):
                         url = url.join(URL(response.headers.get("Location", "")))

@@ -7,9 +7,8 @@ import logging
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from multidict import CIMultiDictProxy
 
 from core.errors import (
@@ -25,6 +24,9 @@ from core.errors import (
 from core.metrics import MODELSCOPE_ERRORS, MODELSCOPE_LATENCY, error_kind
 from core.modelscope.tasks import error_of, error_type
 from core.secret import Secret
+
+if TYPE_CHECKING:  # imported where a request is made: `enqueue`, which makes none, never pays
+    import aiohttp
 
 log = logging.getLogger("imagine.modelscope")
 
@@ -52,7 +54,7 @@ class ModelScopeHttp:
         self._session = session
         self._base = base_url if base_url.endswith("/") else base_url + "/"
         self._token = token
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout_seconds = timeout
 
     @property
     def token_label(self) -> str:
@@ -98,6 +100,8 @@ class ModelScopeHttp:
     async def _exchange(
         self, method: str, path: str, headers: dict[str, str], payload: dict[str, Any] | None
     ) -> tuple[int, bytes, CIMultiDictProxy[str]]:
+        import aiohttp
+
         all_headers = {"Authorization": f"Bearer {self._token.reveal()}", **headers}
         try:
             async with self._session.request(
@@ -105,7 +109,7 @@ class ModelScopeHttp:
                 self._base + path,
                 json=payload,
                 headers=all_headers,
-                timeout=self._timeout,
+                timeout=aiohttp.ClientTimeout(total=self._timeout_seconds),
                 allow_redirects=False,
             ) as response:
                 return response.status, await response.read(), response.headers

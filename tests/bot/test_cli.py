@@ -353,3 +353,29 @@ def test_an_endless_input_image_is_read_only_up_to_the_cap() -> None:
     with pytest.raises(InvalidParameter) as refused:
         read_image("/dev/zero")  # 2.7 GB, then MemoryError, before the cap
     assert (refused.value.field, str(refused.value.allowed)) == ("image", "image_size")
+
+
+ENQUEUE_AND_LIST_CLIENTS = (
+    "import sys; from bot.cli import main; code = main(['enqueue', 'a cat']); "
+    "clients = ('aiohttp', 'telegram', 'discord', 'redis'); "
+    "print(code, sorted(m for m in clients if m in sys.modules))"
+)
+
+
+async def test_enqueue_loads_no_http_client_and_no_chat_sdk(tmp_path: Path) -> None:
+    """`enqueue` only lines a request up: it starts quickly because it imports neither an
+    HTTP client nor a chat platform's SDK (bench 9 times it)."""
+    env = {**os.environ, "DATA_DIR": str(tmp_path / "data"), "MODELSCOPE_API_TOKEN": TOKEN}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        ENQUEUE_AND_LIST_CLIENTS,
+        cwd=tmp_path,
+        env={
+            k: v for k, v in env.items() if not k.startswith(("STORE_URL", "TELEGRAM_", "DISCORD_"))
+        },
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=45)
+    assert out.decode().strip().splitlines()[-1] == "0 []", err.decode()
