@@ -1,9 +1,10 @@
 """Which models ModelScope is failing now. A model whose submit is refused for "insufficient
 balance" while its token's balance could pay (a retired model answers so), or whose task
-fails with error 40212, is marked failing for `COOL_OFF_SECONDS`: its requests are refused
-in words naming a model that works, instead of spending users' waits and tokens' cool-offs
-on it. After the cool-off it is tried again; a success clears it. Known to this process
-only: another process learns it from its own first failure."""
+fails with error 40212, or that answers "busy" `BUSY_IN_A_ROW` times in a row while another
+model worked within `OTHERS_WORKED_SECONDS`, is marked failing for `COOL_OFF_SECONDS`: its
+requests are refused in words naming a model that works, instead of spending users' waits
+and tokens' cool-offs on it. After the cool-off it is tried again; a success clears it.
+Known to this process only: another process learns it from its own failures."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 
 COOL_OFF_SECONDS = 900.0
+BUSY_IN_A_ROW = 3
+OTHERS_WORKED_SECONDS = 600.0
 RETIRED_CODES = ("40212",)
 
 
@@ -22,6 +25,8 @@ class ModelHealth:
         self._clock = clock
         self._cool_off = COOL_OFF_SECONDS if cool_off is None else cool_off
         self._failing: dict[str, float] = {}  # model id: monotonic time it is tried again
+        self._busy: dict[str, int] = {}  # model id: "busy" failures in a row
+        self._worked: dict[str, float] = {}  # model id: monotonic time it last made an image
 
     def failing_until(self, model: str) -> float | None:
         """Seconds until `model` is tried again, or None when it is not failing."""
@@ -37,13 +42,30 @@ class ModelHealth:
     def judge(self, model: str, error: ImagineError, account: TokenAccount, cost: float) -> bool:
         """Whether `error` says the model, not the token nor the user, is at fault; if so
         it is marked failing."""
-        if not model_at_fault(error, account, cost):
+        if not (model_at_fault(error, account, cost) or self._busy_alone(model, error)):
             return False
         self._failing[model] = self._clock.monotonic() + self._cool_off
+        self._busy.pop(model, None)
         return True
 
     def worked(self, model: str) -> None:
         self._failing.pop(model, None)
+        self._busy.pop(model, None)
+        self._worked[model] = self._clock.monotonic()
+
+    def _busy_alone(self, model: str, error: ImagineError) -> bool:
+        """The model said "busy" again and again while another model worked: the trouble
+        is this model's, not ModelScope's as a whole."""
+        if "busy" not in str(getattr(error, "message", "")).lower():
+            return False
+        self._busy[model] = self._busy.get(model, 0) + 1
+        now = self._clock.monotonic()
+        others = any(
+            now - at <= OTHERS_WORKED_SECONDS
+            for other, at in self._worked.items()
+            if other != model
+        )
+        return self._busy[model] >= BUSY_IN_A_ROW and others
 
 
 def model_at_fault(error: ImagineError, account: TokenAccount, cost: float) -> bool:

@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import cast
 
 import aiohttp
 import pytest
 
 from bot.simulator import Simulator
 from core.delivery import load_translator, models_text
-from core.errors import ModelUnavailable
-from core.execution import health
+from core.errors import ModelUnavailable, TaskFailed
+from core.execution import ImageEngine, health
 from core.execution.health import alternative_model
+from core.execution.tokens import TokenAccount
 from core.jobs.job import JobState, QuotaState
 from core.requests import load_catalog
 from core.requests.params import GenerationParams, Size
+from tests.conftest import FakeClock
 from tests.core.harness import request, running_core
 from tests.core.service.test_balances import QWEN, reader
 
@@ -81,3 +84,20 @@ def test_the_offered_model_does_the_same_kind_of_work_at_that_size() -> None:
     assert spec is not None and not spec.edits_images and spec.max_side >= 1328
     everyone_else = {m.id for m in catalog.models}
     assert alternative_model(catalog, qwen, everyone_else) is None
+
+
+def test_a_model_busy_again_and_again_while_others_work_is_marked() -> None:
+    clock = FakeClock()
+    tracker = health.ModelHealth(clock)
+    account = TokenAccount("token#1", cast("ImageEngine", None))
+    busy = TaskFailed("server busy, please retry", 500)
+    # Alone, "busy" is ModelScope's as a whole: nothing to steer away from.
+    assert not any(tracker.judge(QWEN, busy, account, 2.0) for _ in range(5))
+    tracker.worked(QWEN)  # and a success starts the count again
+    tracker.worked("Tongyi-MAI/Z-Image-Turbo")  # another model works meanwhile
+    assert [tracker.judge(QWEN, busy, account, 2.0) for _ in range(3)] == [False, False, True]
+    assert tracker.failing() == {QWEN}
+    clock.advance(health.OTHERS_WORKED_SECONDS + 1)
+    tracker.worked(QWEN)
+    assert tracker.failing() == set()
+    assert not any(tracker.judge(QWEN, busy, account, 2.0) for _ in range(5))  # others quiet
