@@ -78,6 +78,22 @@ def request(user: int, prompt: str = "a red fox", platform: str = PLATFORM) -> G
     return GenerationRequest(platform, str(user), "-1", f"r{user}", params, is_group=True)
 
 
+def engine_config(base_url: str, token: Secret, poll_every: float, workdir: Path) -> EngineConfig:
+    """The engines of a benchmark: one token on a simulator on loopback, a fixed interval."""
+    return EngineConfig(
+        base_url=base_url,
+        tokens=[token],
+        poll_interval=poll_every,
+        poll_policy="fixed",
+        poll_max_seconds=3600.0,
+        request_timeout=30.0,
+        max_attempts=5,
+        allowed_hosts=["http://127.0.0.1:*"],
+        max_download_bytes=32 * 1024 * 1024,
+        output_dir=workdir / "out",
+    )
+
+
 @contextlib.asynccontextmanager
 async def pipeline(
     base_url: str,
@@ -96,18 +112,7 @@ async def pipeline(
     if shared is None:
         store = await SqliteStore.open(workdir / "bot.sqlite3")
         backend = Backend(store, LocalQueue(store, line=line))
-    config = EngineConfig(
-        base_url=base_url,
-        tokens=[Secret(TOKEN, "modelscope")],
-        poll_interval=3.0,
-        poll_policy="fixed",
-        poll_max_seconds=3600.0,
-        request_timeout=30.0,
-        max_attempts=5,
-        allowed_hosts=["http://127.0.0.1:*"],
-        max_download_bytes=32 * 1024 * 1024,
-        output_dir=workdir / "out",
-    )
+    config = engine_config(base_url, Secret(TOKEN, "modelscope"), 3.0, workdir)
     clock = SystemClock()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as session:

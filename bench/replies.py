@@ -20,8 +20,8 @@ import aiohttp
 from adapters.telegram import PLATFORM
 from adapters.telegram.config import TelegramConfig
 from adapters.telegram.lifecycle import TelegramAdapter
-from bench.common import ms, open_policy, percentile
-from bot.config import EngineConfig, build_engines
+from bench.common import engine_config, ms, open_policy, percentile
+from bot.config import build_engines
 from bot.simulator import Simulator, Timing
 from core.clock import SystemClock
 from core.delivery import load_translator
@@ -147,18 +147,7 @@ def _core(
     adapter: TelegramAdapter,
     slots: int,
 ) -> Core:
-    config = EngineConfig(
-        base_url=sim.base_url,
-        tokens=[Secret(MODELSCOPE_TOKEN, "token#1")],
-        poll_interval=1.0,
-        poll_policy="fixed",
-        poll_max_seconds=3600.0,
-        request_timeout=30.0,
-        max_attempts=5,
-        allowed_hosts=["http://127.0.0.1:*"],
-        max_download_bytes=32 * 1024 * 1024,
-        output_dir=workdir / "out",
-    )
+    config = engine_config(sim.base_url, Secret(MODELSCOPE_TOKEN, "token#1"), 1.0, workdir)
     (session, images), clock, run_times = io, SystemClock(), RunTimes()
     (engine,) = build_engines(
         config, session=session, clock=clock, run_times=run_times, images=images

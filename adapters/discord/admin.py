@@ -15,7 +15,7 @@ from discord.ext import commands
 from adapters.discord import PLATFORM, replies
 from adapters.discord.localization import text
 from adapters.discord.who import actor, chat_key, locale_of, user_key
-from core.delivery import Translator, amount_text, balances_text
+from core.delivery import Translator, stats_text
 from core.errors import ImagineError
 from core.jobs import actor_key
 from core.service import CommunityAdmin, GenerationService
@@ -112,17 +112,6 @@ class AdminCommands(
         state = await self._service.queue_state(user_key(interaction))
         quota = await self._service.quota(user_key(interaction), chat)
         own = await self._admin.chat_settings(actor(interaction))
-        left = quota.left.get("chat")
-        reply = self._t.text(
-            locale,
-            "discord.stats",
-            waiting=state.waiting,
-            running=state.running,
-            used=f"{quota.used.get('chat', 0.0):g}",
-            left=amount_text(left),
-            member=amount_text(own.get("member_daily")),
-        )
-        tokens = balances_text(
-            self._t, locale, await self._admin.token_balances(actor(interaction))
-        )
-        await replies.private(interaction, "\n".join(part for part in (reply, tokens) if part))
+        tokens = await self._admin.token_balances(actor(interaction))
+        reply = stats_text(self._t, locale, "discord.stats", (state, quota, own), tokens)
+        await replies.private(interaction, reply)

@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes
 
 from adapters.telegram import PLATFORM
 from adapters.telegram.who import actor, locale_of, message_of
-from core.delivery import Translator, amount_text, balances_text
+from core.delivery import Translator, stats_text
 from core.errors import AdminsOnly, ImagineError, InvalidParameter
 from core.jobs import actor_key
 from core.requests import parse_float
@@ -85,18 +85,8 @@ class AdminCommands:
         own = await self._admin.chat_settings(who)  # admins only
         state = await self._service.queue_state(who.user)
         quota = await self._service.quota(who.user, who.chat)
-        locale = locale_of(update)
-        text = self._t.text(
-            locale,
-            "stats.chat",
-            waiting=state.waiting,
-            running=state.running,
-            used=f"{quota.used.get('chat', 0.0):g}",
-            left=amount_text(quota.left.get("chat")),
-            member=amount_text(own.get("member_daily")),
-        )
-        tokens = balances_text(self._t, locale, await self._admin.token_balances(who))
-        return "\n".join(part for part in (text, tokens) if part)
+        tokens = await self._admin.token_balances(who)
+        return stats_text(self._t, locale_of(update), "stats.chat", (state, quota, own), tokens)
 
     async def _unban(self, update: Update, who: Actor, args: list[str]) -> str:
         target = _target(update, args)

@@ -7,8 +7,6 @@ from core.delivery.i18n import DEFAULT_LOCALE, Translator, load_translator, norm
 from core.delivery.notifiers import MemoryNotifier, PlatformNotifiers
 from core.delivery.progress import ProgressThrottle
 from core.delivery.render import (
-    amount_text,
-    balances_text,
     batch_summary,
     cancel_text,
     caption,
@@ -20,6 +18,7 @@ from core.delivery.render import (
     queue_text,
     quota_text,
     settings_saved_text,
+    stats_text,
 )
 
 __all__ = [
@@ -31,8 +30,6 @@ __all__ = [
     "Press",
     "ProgressThrottle",
     "Translator",
-    "amount_text",
-    "balances_text",
     "batch_summary",
     "button_id",
     "cancel_text",
@@ -48,4 +45,5 @@ __all__ = [
     "queue_text",
     "quota_text",
     "settings_saved_text",
+    "stats_text",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from core.delivery.i18n import Translator
 from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
@@ -206,3 +208,26 @@ def balances_text(translator: Translator, locale: str, tokens: list[TokenBalance
 def amount_text(value: object) -> str:
     """A budget as people write it: 5, 2.5; no limit set is a dash."""
     return f"{value:g}" if isinstance(value, int | float) else "-"
+
+
+def stats_text(
+    translator: Translator,
+    locale: str,
+    key: str,
+    view: tuple[QueueState, QuotaView, Mapping[str, object]],
+    tokens: list[TokenBalance],
+) -> str:
+    """An admin's stats: the line, this chat's spending today and its member limit (`key`
+    words "group" or "server"), then the tokens' balances for a bot admin."""
+    state, quota, own = view
+    text = translator.text(
+        locale,
+        key,
+        waiting=state.waiting,
+        running=state.running,
+        used=f"{quota.used.get('chat', 0.0):g}",
+        left=amount_text(quota.left.get("chat")),
+        member=amount_text(own.get("member_daily")),
+    )
+    balances = balances_text(translator, locale, tokens)
+    return "\n".join(part for part in (text, balances) if part)

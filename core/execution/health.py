@@ -8,6 +8,8 @@ Known to this process only: another process learns it from its own failures."""
 
 from __future__ import annotations
 
+import math
+
 from core.clock import Clock
 from core.errors import ImagineError, QuotaExhausted, TaskFailed
 from core.execution.tokens import TokenAccount
@@ -35,6 +37,11 @@ class ModelHealth:
             return None
         left = until - self._clock.monotonic()
         return left if left > 0 else None
+
+    def minutes_left(self, model: str) -> int | None:
+        """Whole minutes, at least 1, until `model` is tried again (None: not failing)."""
+        left = self.failing_until(model)
+        return None if left is None else max(1, math.ceil(left / 60))
 
     def failing(self) -> set[str]:
         return {model for model in self._failing if self.failing_until(model) is not None}

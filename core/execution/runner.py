@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -125,8 +124,7 @@ class JobRunner:
         return self.health.judge(run.job.params.model, error, run.account, run.job.cost)
 
     def _unavailable(self, model: str) -> ModelUnavailable:
-        left = self.health.failing_until(model) or 0.0
-        return ModelUnavailable(model, max(1, math.ceil(left / 60)))
+        return ModelUnavailable(model, self.health.minutes_left(model) or 1)
 
     def _refused_token(self, account: TokenAccount, error: Unauthorized | RateLimited) -> bool:
         """The token said no before a task existed: take it out (401) or let it cool off

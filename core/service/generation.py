@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import math
 import random
 
 from core.clock import Clock
@@ -229,11 +228,11 @@ class GenerationService:
         """A model ModelScope is failing now is refused in words, with one that works
         instead; never switched without the user's say."""
         health = self._runner.health
-        left = health.failing_until(params.model)
-        if left is None:
+        minutes = health.minutes_left(params.model)
+        if minutes is None:
             return
         instead = alternative_model(self.catalog, params, health.failing())
-        raise ModelUnavailable(params.model, max(1, math.ceil(left / 60)), instead)
+        raise ModelUnavailable(params.model, minutes, instead)
 
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
         if self._draining:
