@@ -173,7 +173,7 @@ async def test_a_model_modelscope_is_failing_is_said_with_one_that_works(
         assert world.core.runner.health.judge("Qwen/Qwen-Image", retired, account, 2.0)
         world.imagine("/imagine a lighthouse --model qwen")
         said = await world.api.wait_text("editMessageText", "Qwen-Image is not working")
-        assert "works and can make this" in said.params["text"]
+        assert "works and can make this one: ask again with it as the model." in said.params["text"]
         models = await reply_to(world, "/models")
         (marked,) = [line for line in models.splitlines() if "(not working right now)" in line]
         assert marked.startswith("Qwen-Image (qwen)")
