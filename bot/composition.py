@@ -29,6 +29,7 @@ from bot.config import (
     build_engines,
     discord_config,
     events_path,
+    member_engines,
     policy_from,
     telegram_config,
 )
@@ -145,6 +146,10 @@ def _core(
         progress_rate=settings.progress_edits_per_second,
         locale=settings.bot_default_locale,
         balance_readers=build_balance_readers(config, session),
+        sealer=settings.sealer(),
+        member_engines=member_engines(
+            config, session=session, clock=clock, run_times=run_times, images=images
+        ),
     )
 
 

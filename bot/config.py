@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,7 @@ from core.modelscope import (
 )
 from core.requests import PromptFilter
 from core.secret import Secret
+from core.service.members import MemberEngines
 
 if TYPE_CHECKING:
     import aiohttp
@@ -115,6 +117,27 @@ def build_balance_readers(
         )
         for token in config.tokens
     }
+
+
+def member_engines(
+    config: EngineConfig,
+    *,
+    session: aiohttp.ClientSession,
+    clock: Clock,
+    run_times: RunTimes,
+    images: ImageWorkers,
+) -> MemberEngines:
+    """What builds a member's own token's engine and balance reader, as the configured
+    tokens' are built."""
+
+    def build(token: Secret) -> tuple[ImageEngine, BalanceReader]:
+        one = dataclasses.replace(config, tokens=[token])
+        engines = build_engines(
+            one, session=session, clock=clock, run_times=run_times, images=images
+        )
+        return engines[0], build_balance_readers(one, session)[token.label]
+
+    return build
 
 
 def poll_policy(config: EngineConfig, run_times: RunTimes) -> PollPolicy:

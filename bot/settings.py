@@ -19,7 +19,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.delivery import load_translator
 from core.errors import ConfigurationError
-from core.secret import Secret
+from core.secret import Sealer, Secret
 
 CommaList = Annotated[list[str], NoDecode]
 SECRET_FIELDS = {
@@ -27,6 +27,7 @@ SECRET_FIELDS = {
     "telegram_bot_token",
     "discord_bot_token",
     "telegram_webhook_secret",
+    "bot_secret_key",
 }
 
 
@@ -120,6 +121,10 @@ class Settings(BaseSettings):
     discord_allowed_channels: CommaList = Field(default_factory=list)
     discord_allow_dms: bool = True
     bot_admin_ids: CommaList = Field(default_factory=list)
+    # Members' own ModelScope tokens (/token), kept encrypted with BOT_SECRET_KEY: on
+    # needs the key, and a key lost or changed makes the kept tokens unreadable.
+    member_tokens: bool = False
+    bot_secret_key: SecretStr | None = None
 
     bot_default_locale: str = "en"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -189,6 +194,24 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _member_tokens_sealed(self) -> Settings:
+        key = self.bot_secret_key.get_secret_value() if self.bot_secret_key else ""
+        if self.member_tokens and len(key) < Sealer.MIN_KEY_LENGTH:
+            raise ValueError(
+                "MEMBER_TOKENS=true needs BOT_SECRET_KEY, at least "
+                f"{Sealer.MIN_KEY_LENGTH} random characters (python -c "
+                "'import secrets; print(secrets.token_urlsafe(32))'), to keep members' "
+                "tokens encrypted"
+            )
+        return self
+
+    def sealer(self) -> Sealer | None:
+        """What seals members' own tokens; None when the feature is off."""
+        if not self.member_tokens or self.bot_secret_key is None:
+            return None
+        return Sealer(Secret(self.bot_secret_key.get_secret_value(), "BOT_SECRET_KEY"))
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for the log redaction."""
         values = [token.reveal() for token in self.modelscope_tokens()]
@@ -196,6 +219,7 @@ class Settings(BaseSettings):
             self.telegram_bot_token,
             self.discord_bot_token,
             self.telegram_webhook_secret,
+            self.bot_secret_key,
         ):
             if secret is not None:
                 values.append(secret.get_secret_value())

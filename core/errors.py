@@ -20,6 +20,12 @@
     │   ├── NoWorkingToken            ModelScope rejects every token: the admins were told
     │   ├── ModelUnavailable          ModelScope fails this model now (model, minutes, alternative)
     │   ├── Restarting                the bot stops for a restart: nothing new taken
+    │   ├── MemberTokensOff           the bot takes no member's own token (MEMBER_TOKENS off)
+    │   ├── MemberTokenMalformed      what was sent is not shaped like a token (never echoed)
+    │   ├── MemberTokenRefused        ModelScope rejected the member's token: nothing kept
+    │   ├── MemberTokenUnchecked      ModelScope could not be asked: nothing kept
+    │   ├── NoMemberToken             the member has no token with the bot
+    │   ├── MemberTokenGone           a job's own token was removed or rejected before it ran
     │   ├── JobNotFound               no such job (or not the user's)
     │   └── NotAllowed                the job is not the user's, or it is too late
     │       ├── AdminsOnly            only bot admins and the chat's own admins may
@@ -29,6 +35,7 @@
         ├── Unauthorized              401: bad token or unbound account; stop, tell the operator
         ├── RateLimited               429 "Request limit exceeded"; retry after `retry_after`
         │   └── QuotaExhausted        429 "insufficient balance (1008)" or a retired model
+        ├── OwnTokenDry               ... to a member's own token: theirs to top up
         ├── ServerError               5xx
         ├── TransportError            connection refused or reset, timeout, malformed answer
         ├── TaskNotFound              the poll endpoint does not know the task
@@ -358,6 +365,50 @@ class ModelUnavailable(RequestRefused):
         return {"model": ModelId(self.model), "minutes": self.minutes, "instead": instead}
 
 
+class MemberTokensOff(RequestRefused):
+    """This bot takes no member's own token (MEMBER_TOKENS is off)."""
+
+    key = "token.off"
+
+
+class MemberTokenMalformed(RequestRefused):
+    """What was sent is not shaped like a ModelScope token; it is never echoed back."""
+
+    key = "token.malformed"
+
+    def __init__(self, length: int) -> None:
+        self.length = length
+        super().__init__(f"not a ModelScope token ({length} characters)")
+
+    def params(self) -> dict[str, object]:
+        return {"length": self.length}
+
+
+class MemberTokenRefused(RequestRefused):
+    """ModelScope rejected the member's token when it was checked: nothing was kept."""
+
+    key = "token.rejected"
+
+
+class MemberTokenUnchecked(RequestRefused):
+    """ModelScope could not be asked whether it takes the token: nothing was kept."""
+
+    key = "token.unchecked"
+
+
+class NoMemberToken(RequestRefused):
+    """The member has no token with the bot."""
+
+    key = "token.none"
+
+
+class MemberTokenGone(RequestRefused):
+    """The member's own token was removed, or rejected by ModelScope, before their job could
+    start on it: nothing was charged."""
+
+    key = "error.own_token_gone"
+
+
 class Restarting(RequestRefused):
     """The bot is shutting down to restart: nothing new is taken until it is back."""
 
@@ -415,6 +466,13 @@ class QuotaExhausted(RateLimited):
 
     key = "error.quota_exhausted"
     retryable = False
+
+
+class OwnTokenDry(UpstreamError):
+    """The member's own token cannot pay for the job (429, insufficient balance): it is
+    theirs to top up, and the community's quota was never counted."""
+
+    key = "error.own_token_dry"
 
 
 class ServerError(UpstreamError):

@@ -12,6 +12,7 @@ from typing import Any
 import discord
 
 from adapters.discord import replies
+from adapters.discord.options import form_value
 from adapters.discord.who import actor, locale_of, user_key
 from core.clock import Clock
 from core.delivery import Action, Press, Translator, button_id, details_text, parse_button
@@ -47,11 +48,7 @@ class EditPrompt(discord.ui.Modal):
 
 def edited_prompt(data: dict[str, Any]) -> str | None:
     """The prompt field's value in a submitted form's data."""
-    for row in data.get("components") or []:
-        for field in row.get("components") or []:
-            if field.get("custom_id") == PROMPT_FIELD:
-                return str(field.get("value", ""))
-    return None
+    return form_value(data, PROMPT_FIELD)
 
 
 class ButtonActions:

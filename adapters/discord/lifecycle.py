@@ -20,6 +20,8 @@ from adapters.discord.config import DiscordConfig, Places
 from adapters.discord.keyboards import ResultButton
 from adapters.discord.localization import CommandTexts
 from adapters.discord.render import DiscordNotifier
+from adapters.discord.tokens import FORM_ID as TOKEN_FORM
+from adapters.discord.tokens import TokenCommands
 from adapters.discord.who import locale_of
 from core.clock import Clock
 from core.delivery import Translator
@@ -95,6 +97,7 @@ class ImagineBot(commands.Bot):
         tree.places, tree.texts = config.places, translator
         self.doors: tuple[GenerationService, CommunityAdmin] | None = None
         self.button_actions: ButtonActions | None = None
+        self.token_commands: TokenCommands | None = None
         self.connected = asyncio.Event()
 
     def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
@@ -108,6 +111,8 @@ class ImagineBot(commands.Bot):
         t = self._translator
         await self.add_cog(UserCommands(service, t, self._clock, self._images))
         await self.add_cog(AdminCommands(service, admin, t))
+        self.token_commands = TokenCommands(service, t)
+        await self.add_cog(self.token_commands)
         self.add_dynamic_items(ResultButton)
         await self.tree.set_translator(CommandTexts(t))
         if not self._config.sync_commands:
@@ -121,8 +126,14 @@ class ImagineBot(commands.Bot):
         log.info("synced %d commands", len(synced))
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
-        """Forms (the Edit button's) are answered by their id, also after a restart."""
-        if interaction.type is discord.InteractionType.modal_submit and self.button_actions:
+        """Forms (the Edit button's, the token's) are answered by their id, also after a
+        restart."""
+        if interaction.type is not discord.InteractionType.modal_submit:
+            return
+        form = dict(interaction.data or {}).get("custom_id")
+        if form == TOKEN_FORM and self.token_commands is not None:
+            await self.token_commands.submitted(interaction)
+        elif self.button_actions is not None:
             await self.button_actions.submitted(interaction)
 
     async def on_ready(self) -> None:

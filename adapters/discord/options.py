@@ -1,8 +1,10 @@
-"""Slash command options: autocomplete over the catalog, and the request they make."""
+"""Slash command options: autocomplete over the catalog, and the request they make; and
+what a submitted form holds."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from discord import app_commands
 
@@ -97,3 +99,12 @@ def params_input(
 
 def _label(text: str) -> str:
     return text if len(text) <= 100 else text[:99] + "…"
+
+
+def form_value(data: dict[str, Any], field_id: str) -> str | None:
+    """The value of the field `field_id` in a submitted form's data (None: not there)."""
+    for row in data.get("components") or []:
+        for field in row.get("components") or []:
+            if field.get("custom_id") == field_id:
+                return str(field.get("value", ""))
+    return None

@@ -16,6 +16,7 @@ from adapters.telegram.config import TelegramConfig, file_base_url
 from adapters.telegram.menu import set_command_menu
 from adapters.telegram.ratelimit import PriorityRateLimiter
 from adapters.telegram.render import TelegramNotifier
+from adapters.telegram.tokens import MemberTokenCommands
 from adapters.telegram.webhook import FirstSight, WebhookReceiver
 from adapters.telegram.who import locale_of
 from core.delivery import Translator
@@ -62,6 +63,7 @@ class TelegramAdapter:
         self.ready = asyncio.Event()
         self.receiving = True
         self.webhook_port: int | None = None
+        self._member_tokens = False  # members' own tokens are taken (/token on the menu)
 
     def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
         """Answer commands and buttons through the core's two doors."""
@@ -69,6 +71,8 @@ class TelegramAdapter:
         Commands(service, t, self.notifier, self._images).register(self.app)
         Buttons(service, t, self.notifier).register(self.app)
         AdminCommands(admin, service, t).register(self.app)
+        MemberTokenCommands(service, t).register(self.app)
+        self._member_tokens = service.members.enabled
 
     def is_connected(self) -> bool:
         """Receiving updates (the application runs, polling or the webhook is up); in a
@@ -85,7 +89,7 @@ class TelegramAdapter:
         async with self.app:
             await self.app.start()
             receiver = await self._start_receiving()
-            await set_command_menu(self.app.bot, self._translator)
+            await set_command_menu(self.app.bot, self._translator, self._member_tokens)
             self.ready.set()
             try:
                 await asyncio.Event().wait()

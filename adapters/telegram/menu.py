@@ -23,12 +23,16 @@ def commands(translator: Translator, locale: str, names: tuple[str, ...]) -> lis
     return [BotCommand(name, translator.text(locale, f"command.{name}")) for name in names]
 
 
-async def set_command_menu(bot: ExtBot[Any], translator: Translator) -> None:
-    """Best effort: without the menu the bot still answers every command."""
+async def set_command_menu(
+    bot: ExtBot[Any], translator: Translator, member_tokens: bool = False
+) -> None:
+    """Best effort: without the menu the bot still answers every command. `member_tokens`:
+    /token is on the menu (before help)."""
+    names = USER_COMMANDS[:-1] + ("token", "help") if member_tokens else USER_COMMANDS
     try:
         for locale in translator.locales:
             language = None if locale == DEFAULT_LOCALE else locale
-            users = commands(translator, locale, USER_COMMANDS)
+            users = commands(translator, locale, names)
             admins = users + commands(translator, locale, ADMIN_COMMANDS)
             await bot.set_my_commands(users, BotCommandScopeDefault(), language)
             await bot.set_my_commands(admins, BotCommandScopeAllChatAdministrators(), language)

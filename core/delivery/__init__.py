@@ -19,6 +19,7 @@ from core.delivery.render import (
     quota_text,
     settings_saved_text,
     stats_text,
+    token_text,
 )
 
 __all__ = [
@@ -46,4 +47,5 @@ __all__ = [
     "quota_text",
     "settings_saved_text",
     "stats_text",
+    "token_text",
 ]

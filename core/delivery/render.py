@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from core.delivery.i18n import Translator
 from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
-from core.jobs.views import DefaultsChange, QueueState, QuotaView, TokenBalance
+from core.jobs.views import DefaultsChange, MemberTokenView, QueueState, QuotaView, TokenBalance
 from core.requests.catalog import Catalog
 from core.terms import ModelId, Phrase, Term, from_plain
 
@@ -83,6 +83,8 @@ def quota_text(translator: Translator, locale: str, view: QuotaView) -> str:
         if view.community_left is None
         else [translator.text(locale, "quota.community", left=f"{view.community_left:g}")]
     )
+    if view.own_token:
+        community.insert(0, translator.text(locale, "quota.own_token"))
     if view.exempt:
         return "\n".join([translator.text(locale, "quota.exempt"), *community])
     lines = []
@@ -231,3 +233,20 @@ def stats_text(
     )
     balances = balances_text(translator, locale, tokens)
     return "\n".join(part for part in (text, balances) if part)
+
+
+def token_text(translator: Translator, locale: str, view: MemberTokenView) -> str:
+    """A member's own token as its owner sees it: what it paid for them today, what it
+    lends the community, and its balance (never the token)."""
+    lines = [translator.text(locale, "token.status", spent=f"{view.own_spent:g}")]
+    if view.lent > 0:
+        lines.append(
+            translator.text(
+                locale, "token.lent", lent=f"{view.lent:g}", spent=f"{view.lent_spent:g}"
+            )
+        )
+    else:
+        lines.append(translator.text(locale, "token.not_lent"))
+    if view.available is not None:
+        lines.append(translator.text(locale, "token.balance", available=f"{view.available:g}"))
+    return "\n".join(lines)

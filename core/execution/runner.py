@@ -19,7 +19,9 @@ from core.delivery.progress import DEFAULT_RATE, ProgressThrottle
 from core.errors import (
     ContentRefused,
     ImagineError,
+    MemberTokenGone,
     ModelUnavailable,
+    OwnTokenDry,
     QuotaExhausted,
     RateLimited,
     TaskTimedOut,
@@ -55,6 +57,7 @@ class Outcome(Enum):
 class _Run:
     job: Job
     account: TokenAccount
+    room: str  # the claim's label: the account's, or its lent room's (core.jobs.quotas.LENT)
     polls: int = 0
 
 
@@ -88,11 +91,12 @@ class JobRunner:
         self.cancel_requested: set[str] = set()
         self.health = ModelHealth(clock)
 
-    async def run(self, job: Job, account: TokenAccount) -> tuple[Outcome, Job]:
-        """Take the job as far as it goes. REQUEUED answers the job as it is to be written
-        back in line (by the scheduler, once it let go of its slot); GAVE_UP, the job ended
-        FAILED whose task ModelScope still runs."""
-        run = _Run(job, account)
+    async def run(self, job: Job, account: TokenAccount, room: str = "") -> tuple[Outcome, Job]:
+        """Take the job as far as it goes, on `account` (its spending counted to `room`, the
+        label it was claimed by; the account's by default). REQUEUED answers the job as it
+        is to be written back in line (by the scheduler, once it let go of its slot);
+        GAVE_UP, the job ended FAILED whose task ModelScope still runs."""
+        run = _Run(job, account, room or account.label)
         try:
             await self._produce(run)
             if run.job.result_path is not None:  # it made an image: the model works
@@ -100,6 +104,8 @@ class JobRunner:
         except (Unauthorized, RateLimited) as error:
             if self._model_failing(run, error):
                 run.job = await self.fail(run.job, self._unavailable(job.params.model))
+            elif (own := self._own_token_failed(run, error)) is not None:
+                run.job = await self.fail(run.job, own)
             elif run.job.task_id is None and self._refused_token(account, error):
                 return Outcome.REQUEUED, self._back_in_line(run.job)
             else:
@@ -137,6 +143,33 @@ class JobRunner:
             self._pool.cool(account, EXHAUSTED_COOL_SECONDS)
             return bool(self._pool.working())
         self._pool.cool(account, error.retry_after)
+        return True
+
+    def _own_token_failed(
+        self, run: _Run, error: Unauthorized | RateLimited
+    ) -> ImagineError | None:
+        """A member's own token said no to their job (before a task existed): rejected (it
+        leaves the pool, core.service.members drops it) or dry, the job ends in words. A
+        mere 429 sends it back in line to wait for the token, like any other."""
+        if run.job.quota_state is not QuotaState.OWN or run.job.task_id is not None:
+            return None
+        if isinstance(error, Unauthorized):
+            self._pool.disable(run.account, error.message)
+            return MemberTokenGone("ModelScope rejected the member's token")
+        if isinstance(error, QuotaExhausted):
+            return OwnTokenDry(error.message, error.status, error.request_id)
+        return None
+
+    async def fail_waiting(self, job: Job, error: ImagineError) -> bool:
+        """End a job that waits in line and can never start (its own token is gone), if it
+        still waits; True if this call ended it."""
+        failed = job.moved(
+            JobState.FAILED, self._now(), error_key=error.key, error_params=_plain(error.params())
+        )
+        if not await self._store.save(failed, expected=[JobState.QUEUED]):
+            return False
+        JOBS_FINISHED.labels(JobState.FAILED.value).inc()
+        await self.deliver(failed, EventKind.FAILED)
         return True
 
     def _back_in_line(self, job: Job) -> Job:
@@ -190,7 +223,7 @@ class JobRunner:
             JobState.SUBMITTING,
             expected,
             submit_attempts=attempts + 1,
-            token=run.account.label,
+            token=run.room,
         ):
             return False
         task = await run.account.engine.submit(run.job.params, wait_out_rate_limits=False)

@@ -5,17 +5,23 @@ How many of a token's slots are taken and what it spent today is the queue's to 
 each token may take and which tokens work now: one that answered 401 is out of the pool,
 and one that answered 429 to a submit (ModelScope still counts a task against it, or its
 rate limit is reached) cools off, longer each time in a row, while the others are used.
+
+Members' own tokens (`core.service.members`) join the pool as accounts with an `owner`:
+they run their owner's jobs, and the community's up to what the owner lends a day; they
+are not the community's (no outage, balance or stats counts them), and one ModelScope
+rejects is handed to `on_member_rejected`, to be dropped and its owner told.
 """
 
 from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from core.clock import Clock, SystemClock
 from core.execution.engine import ImageEngine
+from core.jobs.quotas import slots_of
 from core.modelscope.balance import Balance
 
 log = logging.getLogger("imagine.tokens")
@@ -40,6 +46,8 @@ class TokenAccount:
     # What it may have spent today by its balance: its spend today when the balance was
     # read, plus the balance then available (None: not read).
     balance_budget: float | None = None
+    owner: str = ""  # a member's own token: their user key ('' for the community's)
+    lent: float = 0.0  # a member's token: what the community may spend on it a day
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -70,10 +78,17 @@ class TokenPool:
         self.accounts = list(accounts)
         self._clock = clock or SystemClock()
         self._costliest = costliest
+        self.members: dict[str, TokenAccount] = {}  # members' own tokens, by label
+        self.on_member_rejected: Callable[[TokenAccount], None] | None = None
 
     def disable(self, account: TokenAccount, reason: str) -> None:
         account.disabled_reason = reason
         account.disabled_at = self._clock.monotonic()
+        if account.owner:
+            log.warning("ModelScope rejected %s: %s", account.label, reason)
+            if self.on_member_rejected is not None:
+                self.on_member_rejected(account)
+            return
         log.error(
             "ModelScope %s is out of the pool: %s; fix MODELSCOPE_API_TOKEN",
             account.label,
@@ -126,7 +141,16 @@ class TokenPool:
         account.strikes = 0
 
     def by_label(self, label: str | None) -> TokenAccount | None:
-        return next((account for account in self.accounts if account.label == label), None)
+        """The account a room's label names (a lent room's is its member's token)."""
+        if label is None:
+            return None
+        found = next((account for account in self.accounts if account.label == label), None)
+        return found or self.members.get(slots_of(label))
+
+    def members_working(self) -> list[TokenAccount]:
+        """Members' tokens a job may start on now."""
+        now = self._clock.monotonic()
+        return [a for a in self.members.values() if not a.disabled_reason and a.cool_until <= now]
 
     def working(self) -> list[TokenAccount]:
         """The tokens a job may start on now: in the pool and not cooling off."""

@@ -35,6 +35,7 @@ class QuotaState(StrEnum):
     COMMITTED = "committed"  # spent: the job produced an image, or the user caused the failure
     REFUNDED = "refunded"  # given back: the failure was not the user's
     EXEMPT = "exempt"  # an admin's job: never counted
+    OWN = "own"  # paid by the member's own ModelScope token: no community quota counts it
 
 
 def actor_key(platform: str, identifier: str) -> str:

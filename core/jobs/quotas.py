@@ -9,6 +9,15 @@ from zoneinfo import ZoneInfo
 from core.errors import CooldownActive, QueueFull, QuotaExceeded
 from core.terms import Phrase
 
+# A member's token lent to the community counts the community's spending on it apart, as a
+# room of its own, "<label>/lent", that shares the token's slots (one ModelScope account).
+LENT = "/lent"
+
+
+def slots_of(label: str) -> str:
+    """The token whose slots a room's label takes: a lent room's is its member's token."""
+    return label.split("/", 1)[0]
+
 
 @dataclass(frozen=True)
 class QuotaLimits:

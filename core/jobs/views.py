@@ -44,6 +44,7 @@ class QuotaView:
     resets_at: Phrase
     exempt: bool
     community_left: float | None = None
+    own_token: bool = False  # the user's own ModelScope token pays for their images
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,15 @@ class TokenBalance:
     available: float | None
     frozen: float | None
     rejected: bool
+
+
+@dataclass(frozen=True)
+class MemberTokenView:
+    """A member's own ModelScope token as its owner sees it (never the token itself): what
+    it paid for them today, what the community may spend on it a day (0: not lent) and has
+    spent today, and its balance when last read (None: not read)."""
+
+    own_spent: float
+    lent: float
+    lent_spent: float
+    available: float | None = None

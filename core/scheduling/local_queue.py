@@ -19,6 +19,7 @@ from typing import Protocol
 
 from core.clock import Clock, SystemClock
 from core.jobs.job import Job, JobState
+from core.jobs.quotas import slots_of
 from core.scheduling.fairqueue import FairQueue, Place
 from core.scheduling.queue import NEEDS_SLOT, Caps, Lease, Renewal, TokenRoom
 
@@ -121,7 +122,7 @@ class LocalQueue:
         self, worker: str, caps: Caps, tokens: Sequence[TokenRoom], day: str
     ) -> Lease | None:
         await self._load_spending(day)
-        rooms = [room for room in tokens if self._slots[room.label] < room.concurrency]
+        rooms = [room for room in tokens if self._slots[slots_of(room.label)] < room.concurrency]
         if not rooms:
             return None
 
@@ -130,7 +131,7 @@ class LocalQueue:
                 return False
             if caps.chat is not None and self._busy[f"chat:{job.chat}"] >= caps.chat:
                 return False
-            return self._room_for(rooms, job.cost) is not None
+            return self._room_for(rooms, job) is not None
 
         admitted = self._line.admit(may_start)
         if admitted is None:
@@ -139,7 +140,7 @@ class LocalQueue:
         self._places[job.id] = place
         if len(self._places) > REMEMBER_PLACES:
             self._places.popitem(last=False)
-        room = self._room_for(rooms, job.cost)
+        room = self._room_for(rooms, job)
         token = room.label if room else ""
         self._hold(job, worker, token, job.cost)
         return Lease(job.id, token, job)
@@ -221,7 +222,7 @@ class LocalQueue:
         self._holds[job.id] = _Hold(worker, token, job.user, job.chat, cost, self._expiry())
         self._busy.update((f"user:{job.user}", f"chat:{job.chat}"))
         if token:
-            self._slots[token] += 1
+            self._slots[slots_of(token)] += 1
             self._spent[token] = self._spent.get(token, 0.0) + cost
 
     def _release(self, job_id: str, refund: float) -> None:
@@ -231,23 +232,30 @@ class LocalQueue:
         for key in (f"user:{hold.user}", f"chat:{hold.chat}"):
             _less(self._busy, key)
         if hold.token:
-            _less(self._slots, hold.token)
+            _less(self._slots, slots_of(hold.token))
             spent = self._spent.get(hold.token, 0.0)
             self._spent[hold.token] = max(0.0, spent - refund)
 
-    def _room_for(self, rooms: Sequence[TokenRoom], cost: float) -> TokenRoom | None:
-        """The least busy token with a free slot that can still spend `cost` today."""
+    def _room_for(self, rooms: Sequence[TokenRoom], job: Job) -> TokenRoom | None:
+        """The least busy token with a free slot that takes the job and can still spend its
+        cost today."""
         ready = [
             room
             for room in rooms
-            if room.daily_budget is None
-            or self._spent.get(room.label, 0.0) + cost <= room.daily_budget + 1e-9
+            if room.takes(job)
+            and (
+                room.daily_budget is None
+                or self._spent.get(room.label, 0.0) + job.cost <= room.daily_budget + 1e-9
+            )
         ]
         if not ready:
             return None
         return min(
             ready,
-            key=lambda r: (self._slots[r.label] / r.concurrency, self._spent.get(r.label, 0.0)),
+            key=lambda r: (
+                self._slots[slots_of(r.label)] / r.concurrency,
+                self._spent.get(r.label, 0.0),
+            ),
         )
 
     async def _load_spending(self, day: str) -> None:

@@ -10,8 +10,8 @@ A job is *waiting* from the moment the store accepts it until a worker claims it
 *held* under a lease that its worker renews. A lease that runs out (its worker died) is taken
 over by another worker, which resumes the job from its row: a job with a task id is polled,
 never submitted again. Claims are fair: least recently served user first, FIFO within a user,
-in-flight caps per user and chat, and one slot per job on a token that has room today
-(the same rules as `core.scheduling.fairqueue`).
+in-flight caps per user and chat, and one slot per job on a token that has room today and
+takes the job (`TokenRoom.takes`; the same rules as `core.scheduling.fairqueue`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from core.jobs.job import Job, JobState
+from core.jobs.job import Job, JobState, QuotaState
 
 # A job in these states runs on a token's slot; past them it only needs delivering.
 NEEDS_SLOT = (JobState.SUBMITTING, JobState.SUBMITTED, JobState.DOWNLOADING)
@@ -38,11 +38,19 @@ class Lease:
 
 @dataclass(frozen=True)
 class TokenRoom:
-    """One token as a claim sees it: its slots and what it may spend a day."""
+    """One token as a claim sees it: its slots, what it may spend a day, and whose jobs it
+    takes: a member's own token (`owner`, a user key) only their jobs that it pays for
+    (`QuotaState.OWN`), the community's ('') every other job."""
 
     label: str
     concurrency: int
     daily_budget: float | None = None
+    owner: str = ""
+
+    def takes(self, job: Job) -> bool:
+        if job.quota_state is QuotaState.OWN:
+            return self.owner == job.user
+        return not self.owner
 
 
 @dataclass(frozen=True)

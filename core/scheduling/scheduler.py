@@ -20,6 +20,7 @@ from core.execution.runner import JobRunner, Outcome, final_event
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.job import Job, JobState, QuotaState
 from core.jobs.policy import Policy
+from core.jobs.quotas import LENT
 from core.jobs.rows import JobRows
 from core.scheduling.queue import Caps, JobQueue, Lease, TokenRoom
 
@@ -270,7 +271,7 @@ class Scheduler:
         account = self._tokens.by_label(token)
         if account is None:
             return await self._orphaned(job)
-        outcome, final = await self._runner.run(job, account)
+        outcome, final = await self._runner.run(job, account, token)
         if outcome is Outcome.REQUEUED:
             return _Ending(final.cost, back_in_line=final)
         if outcome is Outcome.GAVE_UP:
@@ -306,10 +307,16 @@ class Scheduler:
         return Caps(tiers, self._policy.chat_in_flight)
 
     def _rooms(self) -> list[TokenRoom]:
-        return [
+        rooms = [
             TokenRoom(account.label, account.concurrency, limit)
             for account, limit in self._tokens.spend_limits()
         ]
+        # Members' tokens: each its owner's, and lent to the community up to its daily cap.
+        for member in self._tokens.members_working():
+            rooms.append(TokenRoom(member.label, member.concurrency, owner=member.owner))
+            if member.lent > 0:
+                rooms.append(TokenRoom(member.label + LENT, member.concurrency, member.lent))
+        return rooms
 
     def _day(self) -> str:
         return self._policy.limits.day_of(self._clock.now())

@@ -21,11 +21,13 @@ def new_jobs(
     catalog: Catalog,
     policy: Policy,
     now: datetime,
+    own_token: bool = False,
 ) -> list[Job]:
-    """One job per image asked for, seeds counting up from the first."""
+    """One job per image asked for, seeds counting up from the first; `own_token`: the
+    user's own ModelScope token pays for them."""
     model = catalog.find_model(params.model)
     cost = model.cost if model else 1.0
-    exempt = policy.is_admin(request.user)
+    quota = QuotaState.EXEMPT if policy.is_admin(request.user) else QuotaState.RESERVED
     batch, tier = new_id(), policy.tier_for(request.user, request.roles)
     return [
         Job(
@@ -42,7 +44,7 @@ def new_jobs(
             cost=cost,
             day=policy.limits.day_of(now),
             created_at=now.timestamp(),
-            quota_state=QuotaState.EXEMPT if exempt else QuotaState.RESERVED,
+            quota_state=QuotaState.OWN if own_token else quota,
             tier=tier.level,
             transitions={JobState.QUEUED.value: now.timestamp()},
         )
@@ -51,9 +53,17 @@ def new_jobs(
 
 
 def admission_for(
-    request: GenerationRequest, cost: float, limits: Limits, policy: Policy, now: datetime
+    request: GenerationRequest,
+    cost: float,
+    limits: Limits,
+    policy: Policy,
+    now: datetime,
+    own_token: bool = False,
 ) -> Admission:
-    """What the store checks, in the same step as it inserts the jobs."""
+    """What the store checks, in the same step as it inserts the jobs; jobs the user's own
+    token pays for meet no community budget, only the waiting cap and the cooldown."""
+    if own_token:
+        limits = dict.fromkeys(limits)
     return Admission(
         user=request.user,
         chat=request.chat,

@@ -22,11 +22,13 @@ from core.modelscope.memory import RunTimeMemory
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
 from core.scheduling.scheduler import Scheduler
+from core.secret import Sealer
 from core.service.access import Access
 from core.service.admin import CommunityAdmin
 from core.service.balances import BalanceWatch
 from core.service.generation import GenerationService
 from core.service.grants import MissedGrants
+from core.service.members import MemberEngines, MemberTokens
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
@@ -54,6 +56,7 @@ class Core:
     clock: Clock
     memory: RunTimeMemory  # the run times, shared through the store
     balances: BalanceWatch  # each token's Magicubes
+    members: MemberTokens  # members' own tokens, kept in step with the store
 
     @classmethod
     def build(
@@ -75,13 +78,16 @@ class Core:
         progress_rate: float = DEFAULT_RATE,
         locale: str = "en",
         balance_readers: Mapping[str, BalanceReader] | None = None,
+        sealer: Sealer | None = None,
+        member_engines: MemberEngines | None = None,
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
         `concurrency` slots and spending at most `daily_budget` a day; `run_times`: what the
         engines learn, for the wait estimates; `worker`, `claiming`
         and `max_jobs`: this process's part in the queue (see `Scheduler`); `locale`: the
         language of what the bot tells its admins; `balance_readers`: by token label, where
-        each token's Magicubes balance is read."""
+        each token's Magicubes balance is read; `sealer` and `member_engines`: members' own
+        tokens are taken, sealed at rest, and run on engines built for each (both or none)."""
         tokens = TokenPool(
             [TokenAccount(label, engine, concurrency, daily_budget) for label, engine in engines],
             clock,
@@ -126,6 +132,17 @@ class Core:
             routed, policy.admins, locale, policy.limits, clock, backend.first_sight
         )
         balances = BalanceWatch(tokens, balance_readers or {}, clock, spent_today, grants=grants)
+        members = MemberTokens(
+            store=store,
+            pool=tokens,
+            runner=runner,
+            scheduler=scheduler,
+            notifiers=routed,
+            limits=policy.limits,
+            clock=clock,
+            sealer=sealer,
+            engines=member_engines,
+        )
         service = GenerationService(
             store=store,
             catalog=catalog,
@@ -139,6 +156,7 @@ class Core:
             positions=positions,
             watch=watch,
             balances=balances,
+            members=members,
         )
         admin = CommunityAdmin(rules, access, tokens)
         memory = RunTimeMemory(run_times, store)
@@ -156,6 +174,7 @@ class Core:
             clock,
             memory,
             balances,
+            members,
         )
 
     @property
@@ -167,12 +186,14 @@ class Core:
         every `purge_every` seconds."""
         await self.purge_old()  # before anything runs: a job ending now is kept
         await self.memory.sync()  # the first task is timed from what earlier runs learned
+        await self._join_members()  # before the queue runs: their jobs wait for their tokens
         scheduler = asyncio.create_task(self.scheduler.run(), name="scheduler")
         watching = [
             asyncio.create_task(self.service.positions.run(), name="positions"),
             asyncio.create_task(self.watch.run(), name="token-watch"),
             asyncio.create_task(self.memory.run(), name="run-times"),
             asyncio.create_task(self.balances.run(), name="balances"),
+            asyncio.create_task(self.members.run(), name="members"),
         ]
         await self.recover()
         try:
@@ -183,6 +204,12 @@ class Core:
             for task in (scheduler, *watching):
                 task.cancel()
             await asyncio.gather(scheduler, *watching, return_exceptions=True)
+
+    async def _join_members(self) -> None:
+        try:
+            await self.members.sync()
+        except Exception:
+            log.warning("members' tokens could not be read at start", exc_info=True)
 
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""

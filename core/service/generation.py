@@ -33,6 +33,7 @@ from core.service._intake import admission_for, new_jobs
 from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.balances import BalanceWatch
+from core.service.members import MemberTokens
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
@@ -46,8 +47,9 @@ class GenerationService:
     quotas and a user's defaults. `catalog` (the models and LoRAs) is public, read-only.
 
     Arguments (keyword-only): `store`, `catalog`, `scheduler`, `runner`, `notifiers`,
-    `policy`, `rules`, `access`, `clock`, `positions` (places in line and waits) and
-    `watch` (whether any ModelScope token works).
+    `policy`, `rules`, `access`, `clock`, `positions` (places in line and waits),
+    `watch` (whether any ModelScope token works), `balances` (what the community's tokens
+    have left) and `members` (members' own tokens; public: an adapter's `/token`).
     """
 
     def __init__(
@@ -65,8 +67,10 @@ class GenerationService:
         positions: PositionNews,
         watch: TokenWatch,
         balances: BalanceWatch | None = None,
+        members: MemberTokens,
     ) -> None:
         self.catalog = catalog
+        self.members = members  # a member's own ModelScope token
         self._store = store
         self._scheduler = scheduler
         self._runner = runner
@@ -196,7 +200,8 @@ class GenerationService:
         }
         resets = self._policy.limits.reset_phrase(now)
         community = await self._balances.left_today() if self._balances else None
-        return QuotaView(used, left, resets, self._policy.is_admin(user), community)
+        exempt, own = self._policy.is_admin(user), self.members.pays_for(user)
+        return QuotaView(used, left, resets, exempt, community, own)
 
     @worded
     async def defaults(self, user: str) -> dict[str, str]:
@@ -237,14 +242,16 @@ class GenerationService:
     async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
         if self._draining:
             raise Restarting("the bot is restarting")
-        if self._watch.blocked:
+        own = self.members.pays_for(request.user)
+        if self._watch.blocked and not own:
             raise NoWorkingToken("no ModelScope token works")
         self._check_model(params)
         now = self._clock.now()
-        jobs = new_jobs(request, params, self.catalog, self._policy, now)
+        jobs = new_jobs(request, params, self.catalog, self._policy, now, own)
         limits = await self._rules.limits(request.chat)
         cost = sum(job.cost for job in jobs)
-        await self._store.add_jobs(jobs, admission_for(request, cost, limits, self._policy, now))
+        admission = admission_for(request, cost, limits, self._policy, now, own)
+        await self._store.add_jobs(jobs, admission)
         places = [await self._scheduler.position(job.id) or 0 for job in jobs]
         running = await self._scheduler.running_count()
         self.positions.told(jobs[0].batch_id, places[0])

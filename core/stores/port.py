@@ -47,6 +47,10 @@ class Store(Protocol):
 
     async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None: ...
 
+    async def settings(self, namespace: str) -> dict[str, dict[str, Any]]:
+        """Every setting of `namespace`, by key."""
+        ...
+
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
         """Store `value` under (namespace, key); None deletes it."""
         ...

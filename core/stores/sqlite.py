@@ -153,9 +153,9 @@ class SqliteStore:
     async def token_usage(self, day: str) -> dict[str, float]:
         sql = (
             "SELECT token, SUM(cost) FROM jobs WHERE day = ? AND token IS NOT NULL AND "
-            "quota_state IN (?, ?, ?) GROUP BY token"
+            "quota_state IN (?, ?, ?, ?) GROUP BY token"
         )
-        async with self._db.execute(sql, (day, *SPENT)) as cursor:
+        async with self._db.execute(sql, (day, *SPENT, QuotaState.OWN.value)) as cursor:
             return {str(token): float(total) for token, total in await cursor.fetchall()}
 
     async def get_setting(self, namespace: str, key: str) -> dict[str, Any] | None:
@@ -163,6 +163,11 @@ class SqliteStore:
         async with self._db.execute(sql, (namespace, key)) as cursor:
             row = await cursor.fetchone()
         return dict(json.loads(row[0])) if row else None
+
+    async def settings(self, namespace: str) -> dict[str, dict[str, Any]]:
+        sql = "SELECT key, value FROM settings WHERE namespace = ?"
+        async with self._db.execute(sql, (namespace,)) as cursor:
+            return {str(key): dict(json.loads(value)) for key, value in await cursor.fetchall()}
 
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
         async def put(db: aiosqlite.Connection) -> None:

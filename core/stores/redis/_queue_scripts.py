@@ -3,7 +3,8 @@ workers never claim the same job, nor a slot or an in-flight turn past its cap.
 
 Besides the store's keys (_scripts.py) under the prefix P (ARGV[1]): `P served` the turn each
 user was last served (`P turn` counts turns), `P busy` in-flight counts (`user:<key>`,
-`chat:<key>`), `P slots:<token>` the jobs holding that token's slots, `P running` every held
+`chat:<key>`), `P slots:<token>` the jobs holding that token's slots (a lent room
+"<label>/lent" takes its token's), `P running` every held
 job by lease expiry, `P owner` and `P holder` (token, user, chat) per held job, `P cancel`
 held jobs whose users cancelled them, `P wake` a short list that wakes idle workers.
 """
@@ -21,6 +22,7 @@ local function wake()
   redis.call('LPUSH', P .. 'wake', '1')
   redis.call('LTRIM', P .. 'wake', 0, 15)
 end
+local function slots(token) return P .. 'slots:' .. string.match(token, '^[^/]*') end
 local function less_busy(field)
   if redis.call('HINCRBY', P .. 'busy', field, -1) <= 0 then
     redis.call('HDEL', P .. 'busy', field)
@@ -33,7 +35,7 @@ local function release(id)
   local token, user, chat = string.match(holder, '^([^\\n]*)\\n([^\\n]*)\\n(.*)$')
   less_busy('user:' .. user)
   less_busy('chat:' .. chat)
-  if token ~= '' then redis.call('SREM', P .. 'slots:' .. token, id) end
+  if token ~= '' then redis.call('SREM', slots(token), id) end
   redis.call('ZREM', P .. 'running', id)
   redis.call('HDEL', P .. 'owner', id)
   redis.call('HDEL', P .. 'holder', id)
@@ -42,7 +44,7 @@ local function hold(id, worker, until_, token, user, chat)
   release(id)  -- a job sent back in line (its token refused it) may still count as held
   redis.call('HINCRBY', P .. 'busy', 'user:' .. user, 1)
   redis.call('HINCRBY', P .. 'busy', 'chat:' .. chat, 1)
-  if token ~= '' then redis.call('SADD', P .. 'slots:' .. token, id) end
+  if token ~= '' then redis.call('SADD', slots(token), id) end
   redis.call('ZADD', P .. 'running', until_, id)
   redis.call('HSET', P .. 'owner', id, worker)
   redis.call('HSET', P .. 'holder', id, token .. '\\n' .. user .. '\\n' .. chat)
@@ -50,7 +52,8 @@ end
 """
 
 # ARGV: P, worker, lease seconds, day, user caps by tier ("0=1,2=3"), chat cap or '', then
-# per token: label, concurrency, daily budget or ''. Answers {job id, token} or false.
+# per token: label, concurrency, daily budget or '', owner or '' (core.scheduling.queue.TokenRoom).
+# Answers {job id, token} or false.
 CLAIM = (
     COMMON
     + """
@@ -59,27 +62,32 @@ local caps = {}
 for level, cap in string.gmatch(ARGV[5], '(%d+)=(%d+)') do caps[tonumber(level)] = tonumber(cap) end
 local chat_cap = tonumber(ARGV[6])
 local tokens = {}
-for i = 7, #ARGV, 3 do
-  tokens[#tokens + 1] =
-    {label = ARGV[i], slots = tonumber(ARGV[i + 1]), budget = tonumber(ARGV[i + 2])}
+for i = 7, #ARGV, 4 do
+  tokens[#tokens + 1] = {
+    label = ARGV[i], slots = tonumber(ARGV[i + 1]), budget = tonumber(ARGV[i + 2]),
+    owner = ARGV[i + 3],
+  }
 end
 
 local rooms = {}
-local function room_for(cost)
-  -- The least busy token with a free slot that can still spend `cost` today.
-  if rooms[cost] ~= nil then return rooms[cost] end
+local function room_for(cost, owner)
+  -- The least busy token with a free slot that takes the job (a member's own token only
+  -- their jobs it pays for: `owner`, else '') and can still spend `cost` today.
+  local key = cost .. ' ' .. owner
+  if rooms[key] ~= nil then return rooms[key] end
   local best, best_load, best_spent = false, 0, 0
   for _, t in ipairs(tokens) do
-    local used = redis.call('SCARD', P .. 'slots:' .. t.label)
+    local used = redis.call('SCARD', slots(t.label))
     local spent = tonumber(redis.call('HGET', usage, 'token:' .. t.label) or '0')
-    if used < t.slots and (not t.budget or spent + cost <= t.budget + 1e-9) then
+    local affords = not t.budget or spent + cost <= t.budget + 1e-9
+    if t.owner == owner and used < t.slots and affords then
       local load = used / t.slots
       if not best or load < best_load or (load == best_load and spent < best_spent) then
         best, best_load, best_spent = t.label, load, spent
       end
     end
   end
-  rooms[cost] = best
+  rooms[key] = best
   return best
 end
 
@@ -88,7 +96,8 @@ local function busy(field) return tonumber(redis.call('HGET', P .. 'busy', field
 local best = nil
 for _, user in ipairs(redis.call('SMEMBERS', P .. 'waiters')) do
   local head = redis.call('ZRANGE', P .. 'waiting:' .. user, 0, 0, 'WITHSCORES')
-  local job = head[1] and redis.call('HMGET', P .. 'job:' .. head[1], 'chat', 'cost', 'tier')
+  local job = head[1]
+    and redis.call('HMGET', P .. 'job:' .. head[1], 'chat', 'cost', 'tier', 'quota')
   if not job or not job[1] then
     if head[1] then redis.call('ZREM', P .. 'waiting:' .. user, head[1]) end
     if redis.call('ZCARD', P .. 'waiting:' .. user) == 0 then
@@ -98,7 +107,7 @@ for _, user in ipairs(redis.call('SMEMBERS', P .. 'waiters')) do
     local tier = tonumber(job[3]) or 0
     local may = busy('user:' .. user) < (caps[tier] or caps[0])
     if may and chat_cap then may = busy('chat:' .. job[1]) < chat_cap end
-    local token = may and room_for(tonumber(job[2]))
+    local token = may and room_for(tonumber(job[2]), job[4] == 'own' and user or '')
     if token then
       local rank = tonumber(redis.call('HGET', P .. 'served', user) or '-1') - tier * 1000000
       local seq = tonumber(head[2])

@@ -48,9 +48,10 @@ local function contribute(sign, job)
     redis.call('HINCRBYFLOAT', key, 'member:' .. job.chat .. '/' .. job.user, delta)
     redis.call('HINCRBYFLOAT', key, 'chat:' .. job.chat, delta)
   end
-  if spent(job.quota) then
-    redis.call('HINCRBYFLOAT', key, 'global', delta)
-    if job.token ~= '' then redis.call('HINCRBYFLOAT', key, 'token:' .. job.token, delta) end
+  if spent(job.quota) then redis.call('HINCRBYFLOAT', key, 'global', delta) end
+  -- A member's own token pays for their jobs ('own'): only that token's day counts it.
+  if (spent(job.quota) or job.quota == 'own') and job.token ~= '' then
+    redis.call('HINCRBYFLOAT', key, 'token:' .. job.token, delta)
   end
 end
 

@@ -60,7 +60,7 @@ class RedisJobQueue:
         tiers = ",".join(f"{level}={cap}" for level, cap in sorted(caps.user_by_tier.items()))
         args: list[Any] = [self._prefix, worker, self._ttl, day, tiers, _blank(caps.chat)]
         for room in tokens:
-            args += [room.label, room.concurrency, _blank(room.daily_budget)]
+            args += [room.label, room.concurrency, _blank(room.daily_budget), room.owner]
         answer = await self._claim(args=args)
         if not answer:
             return None

@@ -189,6 +189,10 @@ class RedisStore:
         value = await answer(self._redis.hget(self.key("settings", namespace), key))
         return dict(json.loads(text(value))) if value else None
 
+    async def settings(self, namespace: str) -> dict[str, dict[str, Any]]:
+        values = await answer(self._redis.hgetall(self.key("settings", namespace)))
+        return {text(key): dict(json.loads(text(value))) for key, value in values.items()}
+
     async def put_setting(self, namespace: str, key: str, value: dict[str, Any] | None) -> None:
         name = self.key("settings", namespace)
         if value is None:

@@ -23,10 +23,12 @@ from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
 from core.scheduling.queue import Lease
+from core.secret import Sealer
 from core.service.core import Core
 from core.stores.backends import Backend
 from core.stores.redis import RedisJobQueue, RedisStore
 from tests.conftest import TOKEN, make_engine
+from tests.core.harness import member_engines
 
 POLICY = Policy(limits=QuotaLimits(user_daily=None, global_daily=None, max_waiting=10))
 
@@ -56,7 +58,9 @@ async def shared_core(
     claiming: bool,
     out: Path,
     queue: type[RedisJobQueue] = RedisJobQueue,
+    sealer: Sealer | None = None,
 ) -> AsyncIterator[tuple[Core, MemoryNotifier]]:
+    """`sealer`: members' own tokens are taken (the key every process of a bot shares)."""
     store = await RedisStore.open(url, prefix)
     notifier = MemoryNotifier()
     async with aiohttp.ClientSession() as session:
@@ -73,6 +77,8 @@ async def shared_core(
             worker=name,
             claiming=claiming,
             progress_every=0.0,
+            sealer=sealer,
+            member_engines=member_engines(sim, session, out, run_times) if sealer else None,
         )
         running = asyncio.create_task(core.run())
         try:
