@@ -8,6 +8,8 @@ import re
 import sys
 from collections.abc import Iterable
 
+from core.secret import MODELSCOPE_TOKEN_SHAPE
+
 # Context that call sites attach with `extra=`; shown as key=value after the message.
 CONTEXT_FIELDS = ("job_id", "user", "task_id", "request_id", "token", "requests_remaining")
 MASK = "***"
@@ -53,6 +55,7 @@ class RedactingFormatter(logging.Formatter):
         for secret in self._secrets:
             text = text.replace(secret, MASK)
         text = INTERACTION_TOKEN_IN_URL.sub(rf"\1{MASK}", text)
+        text = MODELSCOPE_TOKEN_SHAPE.sub(MASK, text)  # a member's own, never configured
         return TOKEN_FIELD.sub(rf"\1{MASK}", text)
 
 

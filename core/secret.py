@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import base64
+import re
+
+# ModelScope's access tokens: "ms-" and a UUID; a little looser. Members paste them in chats
+# (core.service.members): what has this shape is never logged (bot/logs.py) nor echoed.
+MODELSCOPE_TOKEN_SHAPE = re.compile(r"\bms-[A-Za-z0-9][A-Za-z0-9_-]{15,199}")
 
 
 class Secret:

@@ -20,20 +20,25 @@ from core.images.download import ImageFetcher
 from core.images.workers import ImageWorkers
 from core.jobs.events import Notifier
 from core.jobs.policy import Policy
+from core.modelscope.balance import BalanceReader
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import FixedInterval
 from core.modelscope.retry import Backoff
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
-from core.secret import Secret
+from core.secret import Sealer, Secret
 from core.service.core import Core
+from core.service.members import MemberEngines
 from core.stores.backends import Backend
 
 # One pool of image worker processes for the whole session (each start costs a second).
 IMAGES = ImageWorkers()
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
+# A member's own token (core.service.members), and the key members' tokens are sealed with.
+MEMBER_TOKEN = "ms-1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+SEALER = Sealer(Secret("a-test-key-0123456789-abcdefghijklmn", "BOT_SECRET_KEY"))
 FAST_TIMING = Timing(queue_mean=0.0, run_mean=0.15, run_sd=0.0)
 
 # No test is timed (timings belong in bench/): hypothesis's per-example deadline would fail
@@ -87,7 +92,7 @@ async def until(condition: Callable[[], bool], within: float = 20.0) -> None:
 
 @pytest.fixture
 async def simulator() -> AsyncIterator[Simulator]:
-    async with Simulator(frozenset({TOKEN, OTHER_TOKEN}), FAST_TIMING) as sim:
+    async with Simulator(frozenset({TOKEN, OTHER_TOKEN, MEMBER_TOKEN}), FAST_TIMING) as sim:
         yield sim
 
 
@@ -136,6 +141,19 @@ def make_engine(
     )
 
 
+def member_engines(
+    sim: Simulator, session: aiohttp.ClientSession, out: Path, run_times: RunTimes
+) -> MemberEngines:
+    """A member's token's engine and balance reader, on the simulator."""
+
+    def build(token: Secret) -> tuple[ImageEngine, BalanceReader]:
+        engine = make_engine(sim, session, out, 10.0, token.reveal(), run_times)
+        balance = ModelScopeHttp(session, f"{sim.base_url}openapi/v1/", token, 5.0)
+        return engine, BalanceReader(balance)
+
+    return build
+
+
 async def wait_until_idle(sim: Simulator) -> None:
     """Let every simulated task end, so the token's one slot is free again."""
     latest = max((task.ends_at for task in sim.tasks.values()), default=0.0)
@@ -164,8 +182,10 @@ def adapter_core(
     clock: Clock,
     notifiers: Mapping[str, Notifier],
     progress_every: float = 0.0,
+    sealer: Sealer | None = None,
 ) -> Core:
-    """The core a chat adapter's tests run: one token, the adapter's notifier."""
+    """The core a chat adapter's tests run: one token, the adapter's notifier; `sealer`:
+    members' own tokens are taken."""
     run_times = RunTimes()
     engine = make_engine(sim, session, tmp_path, 10.0, TOKEN, run_times)
     return Core.build(
@@ -177,6 +197,8 @@ def adapter_core(
         policy=policy or Policy(),
         clock=clock,
         progress_every=progress_every,
+        sealer=sealer,
+        member_engines=member_engines(sim, session, tmp_path, run_times) if sealer else None,
     )
 
 

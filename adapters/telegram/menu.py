@@ -28,7 +28,7 @@ async def set_command_menu(
 ) -> None:
     """Best effort: without the menu the bot still answers every command. `member_tokens`:
     /token is on the menu (before help)."""
-    names = USER_COMMANDS[:-1] + ("token", "help") if member_tokens else USER_COMMANDS
+    names = (*USER_COMMANDS[:-1], "token", "help") if member_tokens else USER_COMMANDS
     try:
         for locale in translator.locales:
             language = None if locale == DEFAULT_LOCALE else locale

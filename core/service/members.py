@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -38,7 +37,7 @@ from core.jobs.quotas import LENT, QuotaLimits
 from core.jobs.views import MemberTokenView
 from core.modelscope.balance import BalanceReader
 from core.scheduling.scheduler import Scheduler
-from core.secret import Sealer, Secret
+from core.secret import MODELSCOPE_TOKEN_SHAPE, Sealer, Secret
 from core.service._worded import worded
 from core.stores.port import Store
 
@@ -47,8 +46,7 @@ log = logging.getLogger("imagine.members")
 NAMESPACE = "member_token"
 SYNC_SECONDS = 15.0
 LEND_MAX = 1000.0  # cost units a day
-# ModelScope's access tokens: "ms-" and a UUID; a little looser, never echoed back.
-TOKEN_SHAPE = re.compile(r"ms-[A-Za-z0-9][A-Za-z0-9_-]{15,199}")
+TOKEN_SHAPE = MODELSCOPE_TOKEN_SHAPE
 
 # Builds what runs on one token: its engine, and where its balance is read.
 MemberEngines = Callable[[Secret], tuple[ImageEngine, BalanceReader | None]]

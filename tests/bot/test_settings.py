@@ -18,6 +18,8 @@ ENV_NAMES = [
     "DISCORD_GATEWAY_URL",
     "BOT_ADMIN_IDS",
     "MODELSCOPE_DOWNLOAD_ALLOWED_HOSTS",
+    "MEMBER_TOKENS",
+    "BOT_SECRET_KEY",
 ]
 
 
@@ -134,3 +136,22 @@ def test_tiers_from_json_reach_the_policy(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("QUEUE_TIERS", '[{"level": 0}]')
     with pytest.raises(ConfigurationError, match="QUEUE_TIERS"):
         load_settings()
+
+
+def test_members_tokens_need_a_secret_key_that_is_never_shown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEMBER_TOKENS", "true")
+    with pytest.raises(ConfigurationError, match="MEMBER_TOKENS=true needs BOT_SECRET_KEY"):
+        load_settings()
+    monkeypatch.setenv("BOT_SECRET_KEY", "too-short-a-key")
+    with pytest.raises(ConfigurationError) as short:
+        load_settings()
+    assert "too-short-a-key" not in str(short.value)
+    key = "k" * 40
+    monkeypatch.setenv("BOT_SECRET_KEY", key)
+    settings = load_settings()
+    sealer = settings.sealer()
+    assert sealer is not None and key in settings.secret_values()  # masked in the logs
+    monkeypatch.setenv("MEMBER_TOKENS", "false")
+    assert load_settings().sealer() is None  # off: nothing is sealed, /token says so

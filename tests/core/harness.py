@@ -12,21 +12,18 @@ import aiohttp
 
 from bot.simulator import Simulator
 from core.delivery.notifiers import MemoryNotifier
-from core.execution.engine import ImageEngine
 from core.jobs.events import EventKind
 from core.jobs.job import GenerationRequest, Job
 from core.jobs.policy import Policy
 from core.modelscope.balance import BalanceReader
-from core.modelscope.http import ModelScopeHttp
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
-from core.secret import Sealer, Secret
+from core.secret import Sealer
 from core.service.core import Core
-from core.service.members import MemberEngines
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
-from tests.conftest import TOKEN, ShiftedClock, make_engine
+from tests.conftest import TOKEN, ShiftedClock, make_engine, member_engines
 
 FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
@@ -114,16 +111,3 @@ async def running_core(
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await store.close()
-
-
-def member_engines(
-    sim: Simulator, session: aiohttp.ClientSession, out: Path, run_times: RunTimes
-) -> MemberEngines:
-    """A member's token's engine and balance reader, on the simulator."""
-
-    def build(token: Secret) -> tuple[ImageEngine, BalanceReader]:
-        engine = make_engine(sim, session, out, 10.0, token.reveal(), run_times)
-        balance = ModelScopeHttp(session, f"{sim.base_url}openapi/v1/", token, 5.0)
-        return engine, BalanceReader(balance)
-
-    return build

@@ -18,7 +18,7 @@ from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy
 from core.requests import load_catalog
-from core.secret import Secret
+from core.secret import Sealer, Secret
 from core.service.core import Core
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
@@ -47,6 +47,7 @@ async def discord_world(
     db: str | Path = ":memory:",
     fake: FakeDiscord | None = None,
     progress_every: float = 0.0,
+    sealer: Sealer | None = None,
     **config: Any,
 ) -> AsyncIterator[DiscordWorld]:
     fake = fake or FakeDiscord(BOT_TOKEN)
@@ -64,7 +65,15 @@ async def discord_world(
     )
     backend, notifiers = local_backend(store, clock), {PLATFORM: adapter.notifier}
     core = adapter_core(
-        sim, session, tmp_path, backend, policy, clock, notifiers, progress_every=progress_every
+        sim,
+        session,
+        tmp_path,
+        backend,
+        policy,
+        clock,
+        notifiers,
+        progress_every=progress_every,
+        sealer=sealer,
     )
     adapter.handle(core.service, core.admin)
     receiving = asyncio.create_task(adapter.run())

@@ -18,7 +18,7 @@ from bot.simulator import Simulator
 from core.delivery.i18n import load_translator
 from core.jobs.policy import Policy
 from core.requests import load_catalog
-from core.secret import Secret
+from core.secret import Sealer, Secret
 from core.service.core import Core
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
@@ -61,6 +61,7 @@ async def telegram_world(
     db: str | Path = ":memory:",
     api: FakeTelegram | None = None,
     store_class: type[SqliteStore] = SqliteStore,
+    sealer: Sealer | None = None,
     **config: Any,
 ) -> AsyncIterator[TelegramWorld]:
     api = api or FakeTelegram(BOT_TOKEN)
@@ -82,7 +83,7 @@ async def telegram_world(
         IMAGES,
     )
     backend, notifiers = local_backend(store, clock), {PLATFORM: adapter.notifier}
-    core = adapter_core(sim, session, tmp_path, backend, policy, clock, notifiers)
+    core = adapter_core(sim, session, tmp_path, backend, policy, clock, notifiers, sealer=sealer)
     adapter.handle(core.service, core.admin)
     receiving = asyncio.create_task(adapter.run())
     async with asyncio.timeout(10):

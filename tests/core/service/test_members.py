@@ -30,22 +30,13 @@ from core.jobs.quotas import QuotaLimits, Usage
 from core.requests import load_catalog
 from core.secret import Sealer, Secret
 from core.service.members import member_label
-from tests.conftest import TOKEN, until
+from tests.conftest import MEMBER_TOKEN, SEALER, TOKEN, until
 from tests.core.harness import request, running_core
 from tests.core.scheduling.test_shared_core import ask, shared_core
 
-SEALER = Sealer(Secret("a-test-key-0123456789-abcdefghijklmn", "BOT_SECRET_KEY"))
-MEMBER_TOKEN = "ms-1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
 MEMBER = "tg:77"
 NO_COMMUNITY_QUOTA = Policy(limits=QuotaLimits(user_daily=0, global_daily=0))
 TRANSLATOR = load_translator(load_catalog())
-
-
-@pytest.fixture
-def simulator(simulator: Simulator) -> Simulator:
-    """conftest's simulator, which knows the member's token too."""
-    simulator.tokens = frozenset({*(simulator.tokens or ()), MEMBER_TOKEN})
-    return simulator
 
 
 def test_a_sealed_token_opens_only_with_its_key_and_untouched() -> None:
