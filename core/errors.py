@@ -20,6 +20,7 @@
     │   ├── NoWorkingToken            ModelScope rejects every token: the admins were told
     │   ├── ModelUnavailable          ModelScope fails this model now (model, minutes, alternative)
     │   ├── Restarting                the bot stops for a restart: nothing new taken
+    │   ├── OfferGone                 a model offered instead was taken already, or is too old
     │   ├── MemberTokensOff           the bot takes no member's own token (MEMBER_TOKENS off)
     │   ├── MemberTokenMalformed      what was sent is not shaped like a token (never echoed)
     │   ├── MemberTokenRefused        ModelScope rejected the member's token: nothing kept
@@ -358,11 +359,18 @@ class ModelUnavailable(RequestRefused):
 
     def __init__(self, model: str, minutes: int, alternative: str | None = None) -> None:
         self.model, self.minutes, self.alternative = model, minutes, alternative
+        self.offer: str | None = None  # the request kept to be asked again with `alternative`
         super().__init__(f"{model} is failing now (tried again in {minutes} min)")
 
     def params(self) -> dict[str, object]:
         instead = Phrase("try_model", model=ModelId(self.alternative)) if self.alternative else ""
         return {"model": ModelId(self.model), "minutes": self.minutes, "instead": instead}
+
+
+class OfferGone(RequestRefused):
+    """The offered request was asked for already, or is too old to keep."""
+
+    key = "button.expired"
 
 
 class MemberTokensOff(RequestRefused):

@@ -72,6 +72,9 @@ class ButtonActions:
         if press.action is Action.REROLL:
             await self.reroll(interaction, press.argument)
             return
+        if press.action is Action.TAKE_OFFER:
+            await self._take_offer(interaction, press.argument)
+            return
         job = await self._service.job(press.argument)
         if job is None:
             text = self._t.text(locale, "error.job_not_found", job_id=press.argument)
@@ -111,6 +114,19 @@ class ButtonActions:
         target = await replies.begin_job(interaction, self._clock)
         try:
             await self._service.reroll(user_key(interaction), job_id, target.encode(), prompt)
+        except ImagineError as error:
+            await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
+
+    async def _take_offer(self, interaction: discord.Interaction, offer: str) -> None:
+        """The refused request again, with the working model offered under the refusal."""
+        try:
+            await self._service.offer_open(user_key(interaction), offer)
+        except ImagineError as error:  # said to the presser alone, nothing in the channel
+            await replies.private(interaction, self._t.error(locale_of(interaction), error))
+            return
+        target = await replies.begin_job(interaction, self._clock)
+        try:
+            await self._service.take_offer(user_key(interaction), offer, target.encode())
         except ImagineError as error:
             await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
 

@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from adapters.discord import PLATFORM, replies
+from adapters.discord.keyboards import offer_view
 from adapters.discord.localization import text
 from adapters.discord.options import (
     check_attachment,
@@ -101,7 +102,8 @@ class UserCommands(commands.Cog):
                 params = dataclasses.replace(params, image_url=await self._data_uri(image))
             await self._service.submit(self._request(interaction, target.encode(), params, count))
         except ImagineError as error:
-            await replies.refuse_job(interaction, self._t.error(locale, error))
+            offer = offer_view(self._t, locale, error)
+            await replies.refuse_job(interaction, self._t.error(locale, error), offer)
 
     @imagine.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, current: str) -> Choices:

@@ -1,6 +1,6 @@
-"""The buttons under a result. Their ids follow the core's one scheme
-(core.delivery.buttons), and discord.py's dynamic items route every click, also after a
-restart, to the bot's `ButtonActions` (buttons.py)."""
+"""The buttons under a result, and under a refusal that offers another model. Their ids
+follow the core's one scheme (core.delivery.buttons), and discord.py's dynamic items route
+every click, also after a restart, to the bot's `ButtonActions` (buttons.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from typing import Any, Protocol, cast
 
 import discord
 
-from core.delivery import Action, Press, Translator, button_id, parse_button
+from core.delivery import Action, Press, Translator, button_id, offered_model, parse_button
+from core.errors import ImagineError
 from core.jobs import Job
 
 LABELS = {Action.REROLL: "reroll", Action.EDIT: "edit", Action.DETAILS: "details"}
@@ -73,4 +74,14 @@ def result_view(
     delete = translator.text(locale, "button.delete")
     delete_id = button_id(Action.DELETE, jobs[0].id)
     view.add_item(ResultButton(delete_id, delete, row=0 if single else len(jobs)))
+    return view
+
+
+def offer_view(translator: Translator, locale: str, error: ImagineError) -> discord.ui.View | None:
+    """Under a refusal for a model ModelScope is failing: ask again with the one offered."""
+    offered = offered_model(translator, locale, error)
+    if offered is None:
+        return None
+    view = discord.ui.View(timeout=None)
+    view.add_item(ResultButton(*offered))
     return view

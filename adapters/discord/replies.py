@@ -38,13 +38,19 @@ async def begin_job(interaction: discord.Interaction, clock: Clock) -> DiscordTa
     )
 
 
-async def refuse_job(interaction: discord.Interaction, text: str) -> None:
-    """Take the public "thinking" message away and tell the user alone why."""
+async def refuse_job(
+    interaction: discord.Interaction, text: str, buttons: discord.ui.View | None = None
+) -> None:
+    """Take the public "thinking" message away and tell the user alone why (with `buttons`,
+    such as a working model offered instead)."""
     try:
         await interaction.delete_original_response()
     except discord.HTTPException:
         log.debug("the response to interaction %s was already gone", interaction.id)
-    await interaction.followup.send(clip(text), ephemeral=True)
+    if buttons is None:
+        await interaction.followup.send(clip(text), ephemeral=True)
+    else:
+        await interaction.followup.send(clip(text), ephemeral=True, view=buttons)
 
 
 def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:

@@ -1,4 +1,5 @@
-"""Button presses: reroll, edit, details, full size, delete, and the /settings choices."""
+"""Button presses: reroll, edit, details, full size, delete, the /settings choices, and a
+working model offered in place of a failing one."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class Buttons:
             Action.DELETE: self._delete,
             Action.SET_MODEL: self._set_model,
             Action.SET_SIZE: self._set_size,
+            Action.TAKE_OFFER: self._take_offer,
         }
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -62,22 +64,38 @@ class Buttons:
         await query.answer(answer or None, show_alert=bool(answer))
 
     async def _reroll(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        await self._service.rerollable(user_key(update), job_id)  # else only the presser hears
+        target = await self._new_status(update, query)
+        if target is not None:
+            try:
+                await self._service.reroll(user_key(update), job_id, target.encode())
+            except ImagineError as error:
+                await self._notifier.show_status(target, self._t.error(locale_of(update), error))
+        return ""
+
+    async def _take_offer(self, update: Update, query: CallbackQuery, offer: str) -> str:
+        """The refused request again, with the working model offered under the refusal."""
+        await self._service.offer_open(user_key(update), offer)  # else only the presser hears
+        target = await self._new_status(update, query)
+        if target is not None:
+            try:
+                await self._service.take_offer(user_key(update), offer, target.encode())
+            except ImagineError as error:
+                await self._notifier.show_status(target, self._t.error(locale_of(update), error))
+        return ""
+
+    async def _new_status(self, update: Update, query: CallbackQuery) -> ReplyTarget | None:
+        """A new status message under the pressed one, for the job a press asks for; None
+        when the pressed message is gone (nowhere to answer)."""
         message = query.message
         if not isinstance(message, Message):
-            return ""  # gone, or too old for the bot to see: nowhere to answer
-        locale = locale_of(update)
-        await self._service.rerollable(user_key(update), job_id)  # else only the presser hears
+            return None
         status = await query.get_bot().send_message(
             message.chat.id,
-            self._t.text(locale, "status.accepted"),
+            self._t.text(locale_of(update), "status.accepted"),
             message_thread_id=message.message_thread_id if message.is_topic_message else None,
         )
-        target = ReplyTarget.answering(message, status.message_id)
-        try:
-            await self._service.reroll(user_key(update), job_id, target.encode())
-        except ImagineError as error:
-            await self._notifier.show_status(target, self._t.error(locale, error))
-        return ""
+        return ReplyTarget.answering(message, status.message_id)
 
     async def _details(self, update: Update, query: CallbackQuery, job_id: str) -> str:
         """What the picture was made with: an alert to the presser when it fits one, else a

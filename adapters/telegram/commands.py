@@ -91,7 +91,8 @@ class Commands:
         try:
             await self._service.submit(request)
         except ImagineError as error:
-            await self._notifier.show_status(target, self._t.error(locale, error))
+            offer = keyboards.offer_keyboard(self._t, locale, error)
+            await self._notifier.show_status(target, self._t.error(locale, error), buttons=offer)
 
     async def _input_image(self, message: Message) -> str | None:
         """The photo to edit (sent with the command, or replied to) as a data URI: a Telegram

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from core.delivery import Action, Translator, button_id
+from core.delivery import Action, Translator, button_id, offered_model
+from core.errors import ImagineError
 from core.jobs import Job
 
 
@@ -60,3 +61,14 @@ def settings_keyboard(models: list[tuple[str, str]], sizes: list[str]) -> Inline
     ]
     rows += [size_buttons[i : i + 3] for i in range(0, len(size_buttons), 3)]
     return InlineKeyboardMarkup(rows)
+
+
+def offer_keyboard(
+    translator: Translator, locale: str, error: ImagineError
+) -> InlineKeyboardMarkup | None:
+    """Under a refusal for a model ModelScope is failing: ask again with the one offered."""
+    offered = offered_model(translator, locale, error)
+    if offered is None:
+        return None
+    offer, label = offered
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=offer)]])

@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from telegram import InputMediaPhoto, ReplyParameters
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, ReplyParameters
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import ExtBot
 
@@ -83,14 +83,19 @@ class TelegramNotifier:
             await self.show_status(target, event_text(self._translator, event), Priority.RESULT)
 
     async def show_status(
-        self, target: ReplyTarget, text: str, priority: Priority = Priority.ANSWER
+        self,
+        target: ReplyTarget,
+        text: str,
+        priority: Priority = Priority.ANSWER,
+        buttons: InlineKeyboardMarkup | None = None,
     ) -> None:
-        """Edit the status message; if it is gone, say it in a new message. A progress text
-        waiting to be sent is replaced by a newer one (adapters/telegram/ratelimit.py)."""
+        """Edit the status message (with `buttons` under it); if it is gone, say it in a new
+        message. A progress text waiting to be sent is replaced by a newer one
+        (adapters/telegram/ratelimit.py)."""
         message = (target.chat_id, target.status_message_id)
         try:
             await self._bot.edit_message_text(
-                text, *message, rate_limit_args=Hint(priority, message)
+                text, *message, reply_markup=buttons, rate_limit_args=Hint(priority, message)
             )
         except BadRequest as error:
             if "not modified" in str(error).lower():
@@ -99,6 +104,7 @@ class TelegramNotifier:
                 target.chat_id,
                 text,
                 message_thread_id=target.thread_id,
+                reply_markup=buttons,
                 rate_limit_args=Hint(priority),
             )
 

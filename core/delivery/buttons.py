@@ -27,6 +27,7 @@ class Action(StrEnum):
     DETAILS = "i"  # the parameters, to the presser alone (argument: job id)
     SET_MODEL = "sm"  # save a default model (argument: its alias)
     SET_SIZE = "ss"  # save a default size (argument: WxH)
+    TAKE_OFFER = "o"  # ask again with the working model offered (argument: the offer's id)
 
 
 _LONG_NAMES = {"reroll": Action.REROLL, "edit": Action.EDIT, "details": Action.DETAILS}

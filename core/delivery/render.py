@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from core.delivery.buttons import Action, button_id
 from core.delivery.i18n import Translator
+from core.errors import ImagineError, ModelUnavailable
 from core.jobs.events import BatchState, EventKind, JobEvent
 from core.jobs.job import Job, JobState
 from core.jobs.views import DefaultsChange, MemberTokenView, QueueState, QuotaView, TokenBalance
@@ -250,3 +252,14 @@ def token_text(translator: Translator, locale: str, view: MemberTokenView) -> st
     if view.available is not None:
         lines.append(translator.text(locale, "token.balance", available=f"{view.available:g}"))
     return "\n".join(lines)
+
+
+def offered_model(
+    translator: Translator, locale: str, error: ImagineError
+) -> tuple[str, str] | None:
+    """Under a refusal for a model ModelScope is failing, the button that asks again with
+    the working one offered: (button id, label); None when nothing is offered."""
+    if not isinstance(error, ModelUnavailable) or not error.offer or not error.alternative:
+        return None
+    label = translator.text(locale, "button.use_model", model=ModelId(error.alternative))
+    return button_id(Action.TAKE_OFFER, error.offer), label

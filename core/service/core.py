@@ -221,6 +221,7 @@ class Core:
     async def purge_old(self) -> int:
         """Delete finished jobs and their images past the retention period."""
         horizon = self.clock.now().timestamp() - self.policy.retention_days * 86_400
+        await self.service.purge_offers()
         gone = await self.store.purge(horizon)
         await asyncio.to_thread(_delete_files, [job.result_path for job in gone if job.result_path])
         return len(gone)

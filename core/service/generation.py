@@ -15,6 +15,7 @@ from core.errors import (
     ModelUnavailable,
     NotAllowed,
     NoWorkingToken,
+    OfferGone,
     RequestRefused,
     Restarting,
 )
@@ -34,6 +35,7 @@ from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.balances import BalanceWatch
 from core.service.members import MemberTokens
+from core.service.offers import Offers
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
 from core.service.rules import CommunityRules
@@ -71,6 +73,7 @@ class GenerationService:
     ) -> None:
         self.catalog = catalog
         self.members = members  # a member's own ModelScope token
+        self._offers = Offers(store, clock)
         self._store = store
         self._scheduler = scheduler
         self._runner = runner
@@ -104,7 +107,29 @@ class GenerationService:
         if not 1 <= request.count <= self._policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self._policy.max_count}")
         params = validate(await self._rules.with_defaults(request), self.catalog, self._rng)
-        return await self._accept(request, params)
+        try:
+            return await self._accept(request, params)
+        except ModelUnavailable as refused:  # kept, for a button to ask again with the other
+            if refused.alternative is not None:
+                refused.offer = await self._offers.keep(request, refused.alternative)
+            raise
+
+    @worded
+    async def offer_open(self, user: str, offer: str) -> None:
+        """`OfferGone` unless `user` may take the offer: an adapter asks before it shows
+        anything in the chat."""
+        if not await self._offers.open_to(user, offer):
+            raise OfferGone(offer)
+
+    @worded
+    async def take_offer(self, user: str, offer: str, reply_target: str) -> Receipt:
+        """Ask again, answered at `reply_target`, for a request refused because its model
+        was failing, with the working model offered then (`ModelUnavailable.offer`); checked
+        and charged like any request. Once, and only by the person who asked."""
+        request = await self._offers.take(user, offer, reply_target)
+        if request is None:
+            raise OfferGone(offer)
+        return await self.submit(request)
 
     @worded
     async def reroll(
@@ -213,6 +238,10 @@ class GenerationService:
         """Save defaults (None clears one), checked like a request; answers all of them, and
         a saved size the new model does not fit, which is cleared."""
         return await self._rules.set_defaults(user, **values)
+
+    async def purge_offers(self) -> int:
+        """Forget the offered models nobody took within a day."""
+        return await self._offers.purge()
 
     async def drain(self) -> int:
         """Refuse new requests from now on and tell every waiting job's user that the bot

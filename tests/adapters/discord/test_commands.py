@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from bot.simulator import Simulator, Timing
+from core.errors import QuotaExhausted
 from core.jobs.policy import Policy
 from core.modelscope import Balance
 from tests.adapters.discord.harness import discord_world, private_reply, result_of
@@ -126,3 +127,24 @@ async def test_the_bots_admins_see_the_tokens_balances_in_stats(
             "Waiting: 0, generating: 0. This server today: 0 spent, - left; per member per day: -.",
             "ModelScope token#1: 178 Magicubes available of 180 (2 held by running tasks)",
         ]
+
+
+async def test_a_failing_model_is_refused_with_a_button_for_one_that_works(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    async with discord_world(simulator, session, tmp_path) as world:
+        fake, account = world.fake, world.core.tokens.accounts[0]
+        account.balance = Balance(200.0, 200.0, 0.0)  # it could pay: the model is at fault
+        retired = QuotaExhausted("insufficient balance (1008)", 429)
+        assert world.core.runner.health.judge("Qwen/Qwen-Image", retired, account, 2.0)
+        sent = await fake.command("imagine", options=options(prompt="a kite", model="qwen"))
+        said = await private_reply(world, sent)
+        assert said.startswith("Qwen-Image is not working on ModelScope right now")
+        refusal = next(m for m in fake.messages.values() if m["content"] == said)
+        (row,) = refusal["components"]
+        (offer,) = row["components"]
+        assert offer["label"].startswith("Use ") and offer["custom_id"].startswith("v1:o:")
+        clicked = await fake.click(refusal, offer["custom_id"])
+        await result_of(world, clicked)
+        (task,) = simulator.tasks.values()
+        assert (task.body["prompt"], task.body["model"] != "Qwen/Qwen-Image") == ("a kite", True)

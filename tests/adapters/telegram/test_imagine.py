@@ -15,6 +15,7 @@ from core.errors import QuotaExhausted
 from core.images.processing import read_png_text
 from core.modelscope import Balance
 from tests.adapters.telegram.harness import ALICE, reply_to, telegram_world
+from tests.conftest import until
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -177,4 +178,20 @@ async def test_a_model_modelscope_is_failing_is_said_with_one_that_works(
         models = await reply_to(world, "/models")
         (marked,) = [line for line in models.splitlines() if "(not working right now)" in line]
         assert marked.startswith("Qwen-Image (qwen)")
-    assert simulator.stats.submits == 0
+        assert simulator.stats.submits == 0
+
+        (row,) = json.loads(said.params["reply_markup"])["inline_keyboard"]
+        (offer,) = row  # one button: the working model, never switched without the user
+        assert offer["text"].startswith("Use ") and offer["callback_data"].startswith("v1:o:")
+        status = int(said.params["message_id"])
+        world.send(world.api.press(ALICE, ALICE, offer["callback_data"], status))
+        await until(lambda: bool(simulator.tasks))
+        (task,) = simulator.tasks.values()
+        assert task.body["prompt"] == "a lighthouse"
+        assert task.body["model"] != "Qwen/Qwen-Image"
+        assert world.core.service.catalog.find_model(task.body["model"]) is not None
+
+        world.send(world.api.press(ALICE, ALICE, offer["callback_data"], status))
+        answered = await world.api.wait_for("answerCallbackQuery", 2)
+        assert answered[-1].params["text"] == "This button no longer works."  # once only
+    assert simulator.stats.submits == 1

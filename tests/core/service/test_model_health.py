@@ -14,7 +14,7 @@ import pytest
 
 from bot.simulator import Simulator
 from core.delivery import load_translator, models_text
-from core.errors import ModelUnavailable, TaskFailed
+from core.errors import ModelUnavailable, OfferGone, TaskFailed
 from core.execution import ImageEngine, health
 from core.execution.health import alternative_model
 from core.execution.tokens import TokenAccount
@@ -101,3 +101,35 @@ def test_a_model_busy_again_and_again_while_others_work_is_marked() -> None:
     tracker.worked(QWEN)
     assert tracker.failing() == set()
     assert not any(tracker.judge(QWEN, busy, account, 2.0) for _ in range(5))  # others quiet
+
+
+async def test_the_working_model_offered_is_asked_for_once_by_its_asker(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    simulator.retired.add(QWEN)
+    readers = {"token#1": reader(simulator, session)}
+    async with running_core(simulator, session, tmp_path, balance_readers=readers) as h:
+        await h.core.balances.check()
+        await h.core.service.submit(request(user="ana", model=QWEN))
+        await h.finals(1)  # QWEN is failing now
+        with pytest.raises(ModelUnavailable) as refused:
+            await h.core.service.submit(request(user="ben", model=QWEN, prompt="a kite"))
+        offer = refused.value.offer
+        assert offer is not None and refused.value.alternative is not None
+        with pytest.raises(OfferGone):  # not ben's offer to someone else
+            await h.core.service.offer_open("tg:cy", offer)
+        await h.core.service.offer_open("tg:ben", offer)
+        (job,) = (await h.core.service.take_offer("tg:ben", offer, "r-ben-2")).jobs
+        assert (job.params.model, job.params.prompt) == (refused.value.alternative, "a kite")
+        assert (job.reply_target, job.quota_state) == ("r-ben-2", QuotaState.RESERVED)
+        with pytest.raises(OfferGone):  # once
+            await h.core.service.take_offer("tg:ben", offer, "r-ben-3")
+        await h.finals(2)
+        assert (await h.job(job.id)).state is JobState.DONE
+
+        with pytest.raises(ModelUnavailable) as again:
+            await h.core.service.submit(request(user="di", model=QWEN))
+        h.clock.advance(2 * 86_400)  # nobody took it for two days
+        assert await h.core.service.purge_offers() == 1
+        with pytest.raises(OfferGone):
+            await h.core.service.offer_open("tg:di", str(again.value.offer))
