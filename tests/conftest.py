@@ -37,7 +37,7 @@ IMAGES = ImageWorkers()
 TOKEN = "ms-test-0000-token-a"
 OTHER_TOKEN = "ms-test-0000-token-b"
 # A member's own token (core.service.members), and the key members' tokens are sealed with.
-MEMBER_TOKEN = "ms-1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+MEMBER_TOKEN = "ms-fake-member-token-for-tests-0001"
 SEALER = Sealer(Secret("a-test-key-0123456789-abcdefghijklmn", "BOT_SECRET_KEY"))
 FAST_TIMING = Timing(queue_mean=0.0, run_mean=0.15, run_sd=0.0)
 

@@ -65,21 +65,26 @@ class Buttons:
 
     async def _reroll(self, update: Update, query: CallbackQuery, job_id: str) -> str:
         await self._service.rerollable(user_key(update), job_id)  # else only the presser hears
-        target = await self._new_status(update, query)
-        if target is not None:
-            try:
-                await self._service.reroll(user_key(update), job_id, target.encode())
-            except ImagineError as error:
-                await self._notifier.show_status(target, self._t.error(locale_of(update), error))
-        return ""
+        return await self._ask_again(
+            update, query, lambda target: self._service.reroll(user_key(update), job_id, target)
+        )
 
     async def _take_offer(self, update: Update, query: CallbackQuery, offer: str) -> str:
         """The refused request again, with the working model offered under the refusal."""
         await self._service.offer_open(user_key(update), offer)  # else only the presser hears
+        return await self._ask_again(
+            update, query, lambda target: self._service.take_offer(user_key(update), offer, target)
+        )
+
+    async def _ask_again(
+        self, update: Update, query: CallbackQuery, ask: Callable[[str], Awaitable[object]]
+    ) -> str:
+        """A new status message under the pressed one, then `ask` (with its reply target);
+        a refusal is said in that status message."""
         target = await self._new_status(update, query)
         if target is not None:
             try:
-                await self._service.take_offer(user_key(update), offer, target.encode())
+                await ask(target.encode())
             except ImagineError as error:
                 await self._notifier.show_status(target, self._t.error(locale_of(update), error))
         return ""

@@ -47,7 +47,7 @@ def test_discord_interaction_tokens_are_masked_in_urls_and_payloads() -> None:
 
 def test_a_members_token_is_masked_though_no_setting_names_it() -> None:
     formatter = RedactingFormatter([], as_json=True)
-    member = "ms-1b2c3d4e-5f60-4a7b-8c9d-0e1f2a3b4c5d"
+    member = "ms-fake-member-token-for-tests-0001"
     text = formatter.format(record("update: /token %s", member, user="telegram:5"))
     assert member not in text and "/token ***" in text
     assert "ms-short" in formatter.format(record("ms-short"))  # not shaped like a token
