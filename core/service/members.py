@@ -86,6 +86,9 @@ class MemberTokens:
         self._readers: dict[str, BalanceReader | None] = {}
         self._sealed: dict[str, str] = {}  # label: the sealed token it was built from
         self._drops: set[asyncio.Task[None]] = set()
+        # A store write and the pool change it makes are one step to `sync`, whose read
+        # would otherwise take a token added meanwhile out of the pool.
+        self._in_step = asyncio.Lock()
         pool.on_member_rejected = self._rejected
 
     holds_token = staticmethod(holds_token)
@@ -116,11 +119,12 @@ class MemberTokens:
             raise MemberTokenRefused("ModelScope rejected the member's token")
         if accepted is None:
             raise MemberTokenUnchecked("ModelScope could not be asked")
-        earlier = await self._store.get_setting(NAMESPACE, user) or {}
-        record = {"sealed": sealer.seal(secret), "lent": earlier.get("lent", 0.0)}
-        record["locale"] = locale
-        await self._store.put_setting(NAMESPACE, user, record)
-        self._join(user, record, engine, reader)
+        async with self._in_step:
+            earlier = await self._store.get_setting(NAMESPACE, user) or {}
+            record = {"sealed": sealer.seal(secret), "lent": earlier.get("lent", 0.0)}
+            record["locale"] = locale
+            await self._store.put_setting(NAMESPACE, user, record)
+            self._join(user, record, engine, reader)
         log.info("a member added %s", secret.label)
         return await self.status(user)
 
@@ -160,8 +164,9 @@ class MemberTokens:
         """Forget the token (sealed copy included); jobs waiting for it end, charged nothing."""
         self._require_on()
         await self._record(user)
-        await self._store.put_setting(NAMESPACE, user, None)
-        self._leave(member_label(user))
+        async with self._in_step:
+            await self._store.put_setting(NAMESPACE, user, None)
+            self._leave(member_label(user))
         await self._end_orphans()
 
     # --- every process's pool, kept in step -------------------------------------------
@@ -180,12 +185,13 @@ class MemberTokens:
         waiting for a token that is gone."""
         if not self.enabled:
             return
-        records = await self._store.settings(NAMESPACE)
-        labels = {member_label(user): user for user in records}
-        for label in [label for label in self._pool.members if label not in labels]:
-            self._leave(label)
-        for user, record in records.items():
-            self._refresh(user, record)
+        async with self._in_step:
+            records = await self._store.settings(NAMESPACE)
+            labels = {member_label(user): user for user in records}
+            for label in [label for label in self._pool.members if label not in labels]:
+                self._leave(label)
+            for user, record in records.items():
+                self._refresh(user, record)
         await self._end_orphans()
 
     def _refresh(self, user: str, record: dict[str, Any]) -> None:
@@ -228,13 +234,16 @@ class MemberTokens:
 
     async def _drop(self, account: TokenAccount) -> None:
         try:
-            record = await self._store.get_setting(NAMESPACE, account.owner)
-            if record is not None and record["sealed"] == self._sealed.get(account.label):
-                await self._store.put_setting(NAMESPACE, account.owner, None)
+            async with self._in_step:
+                record = await self._store.get_setting(NAMESPACE, account.owner)
+                dropped = record is not None and record["sealed"] == self._sealed.get(account.label)
+                if dropped:
+                    await self._store.put_setting(NAMESPACE, account.owner, None)
+                if self._pool.members.get(account.label) is account:  # not a newer token
+                    self._leave(account.label)
+            if record is not None and dropped:
                 locale = str(record.get("locale", "en"))
                 await self._notifiers.direct(account.owner, "token.dropped", locale)
-            if self._pool.members.get(account.label) is account:  # not a newer token
-                self._leave(account.label)
             await self._end_orphans()
         except Exception:
             log.warning("dropping %s failed; the next sync does it", account.label, exc_info=True)

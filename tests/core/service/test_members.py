@@ -231,3 +231,30 @@ async def test_every_process_shares_the_sealed_tokens_over_redis(
         await gateway.service.members.remove("mem:77")
         await worker.members.sync()
         assert not worker.service.members.pays_for("mem:77")
+
+
+async def test_a_sync_reading_before_a_token_is_added_does_not_take_it_out(
+    simulator: Simulator,
+    session: aiohttp.ClientSession,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with running_core(simulator, session, tmp_path, sealer=SEALER) as h:
+        store, members = h.core.store, h.core.service.members
+        read_settings, carry_on = asyncio.Event(), asyncio.Event()
+        settings = store.settings
+
+        async def a_slow_read(namespace: str) -> dict[str, dict[str, object]]:
+            records = await settings(namespace)  # read before the token is added
+            read_settings.set()
+            await carry_on.wait()
+            return records
+
+        monkeypatch.setattr(store, "settings", a_slow_read)
+        syncing = asyncio.create_task(h.core.members.sync())
+        await read_settings.wait()
+        adding = asyncio.create_task(members.add(MEMBER, "en", MEMBER_TOKEN))
+        await asyncio.wait({adding}, timeout=1.0)  # unguarded, the token joins meanwhile
+        carry_on.set()
+        await asyncio.gather(syncing, adding)
+        assert members.pays_for(MEMBER)
