@@ -26,11 +26,13 @@ from adapters.telegram import PLATFORM as TELEGRAM
 from bot.config import (
     EngineConfig,
     build_balance_readers,
+    build_chat_clients,
     build_engines,
     discord_config,
     events_path,
     member_engines,
     policy_from,
+    prompt_settings,
     telegram_config,
 )
 from bot.roles import RUN, Role, process_name
@@ -150,6 +152,9 @@ def _core(
         member_engines=member_engines(
             config, session=session, clock=clock, run_times=run_times, images=images
         ),
+        chat_clients=build_chat_clients(config, session),
+        prompt_settings=prompt_settings(settings),
+        chat_per_token=settings.modelscope_chat_concurrency,
     )
 
 

@@ -27,9 +27,11 @@ from core.modelscope import (
     PollPolicy,
     RunTimes,
 )
+from core.modelscope.chat import ChatClient
 from core.requests import PromptFilter
 from core.secret import Secret
 from core.service.members import MemberEngines
+from core.service.prompts import PromptSettings
 
 if TYPE_CHECKING:
     import aiohttp
@@ -50,6 +52,7 @@ class EngineConfig:
     max_download_bytes: int
     output_dir: Path
     openapi_base: str = "https://modelscope.cn/openapi/v1/"  # where balances are read
+    chat_timeout: float = 60.0  # one chat call (describe, enhance, translate)
 
     @classmethod
     def from_settings(cls, settings: Settings, output_dir: Path | None = None) -> EngineConfig:
@@ -65,6 +68,7 @@ class EngineConfig:
             max_download_bytes=settings.modelscope_download_max_bytes,
             output_dir=output_dir or settings.output_dir,
             openapi_base=settings.modelscope_openapi_base,
+            chat_timeout=settings.modelscope_chat_timeout,
         )
 
 
@@ -117,6 +121,27 @@ def build_balance_readers(
         )
         for token in config.tokens
     }
+
+
+def build_chat_clients(
+    config: EngineConfig, session: aiohttp.ClientSession
+) -> dict[str, ChatClient]:
+    """By token label, its client of the chat endpoint (same base URL, same token)."""
+    return {
+        token.label: ChatClient(
+            ModelScopeHttp(session, config.base_url, token, config.chat_timeout)
+        )
+        for token in config.tokens
+    }
+
+
+def prompt_settings(settings: Settings) -> PromptSettings:
+    return PromptSettings(
+        chat_model=settings.modelscope_chat_model.strip(),
+        vision_model=settings.modelscope_vision_model.strip(),
+        confirm_enhance=settings.prompt_enhance_confirm,
+        translate=settings.prompt_translate,
+    )
 
 
 def member_engines(

@@ -65,6 +65,15 @@ class Settings(BaseSettings):
     modelscope_image_poll_max_seconds: float = Field(default=600.0, gt=0, le=86_400)
     modelscope_request_timeout: float = Field(default=30.0, gt=0, le=600)
     modelscope_max_attempts: int = Field(default=5, ge=1, le=20)
+    # The chat models on the same endpoint (v1/chat/completions): empty turns that part off.
+    modelscope_chat_model: str = "Qwen/Qwen3.5-35B-A3B"  # enhance and translate
+    modelscope_vision_model: str = "Qwen/Qwen3-VL-235B-A22B-Instruct"  # /describe
+    modelscope_chat_concurrency: int = Field(default=2, ge=1, le=16)  # chat calls per token
+    modelscope_chat_timeout: float = Field(default=60.0, gt=0, le=600)
+    # Show an enhanced prompt for the user to confirm before any image is charged.
+    prompt_enhance_confirm: bool = True
+    # Translate a prompt into English for a model the catalog marks as preferring it.
+    prompt_translate: bool = True
     modelscope_download_allowed_hosts: CommaList = Field(
         default_factory=lambda: ["*.aliyuncs.com", "*.modelscope.cn", "*.modelscope.ai"]
     )

@@ -42,6 +42,7 @@
         ├── TaskNotFound              the poll endpoint does not know the task
         ├── TaskFailed                the task ended FAILED through the service's fault
         │   └── ContentRefused        ... because the service refused the content (moderation)
+        ├── TextRefused               a chat call's content refused by the same moderation
         └── TaskTimedOut              the task did not finish before our deadline
 
 Every error has a message `key` in the locale catalogs and `params()` to fill it, so both
@@ -417,6 +418,26 @@ class MemberTokenGone(RequestRefused):
     key = "error.own_token_gone"
 
 
+class TextOff(RequestRefused):
+    """No chat model is set up (MODELSCOPE_CHAT_MODEL or MODELSCOPE_VISION_MODEL empty):
+    describe and enhance are off."""
+
+    key = "error.text_off"
+
+
+class NothingDescribed(RequestRefused):
+    """The vision model's answer held no prompt the bot could use (none, or every one broke
+    the prompt filter): not the user's, so refunded."""
+
+    key = "error.nothing_described"
+
+
+class TextInterrupted(RequestRefused):
+    """The bot restarted while a chat call was under way: refunded, to be asked again."""
+
+    key = "error.text_interrupted"
+
+
 class Restarting(RequestRefused):
     """The bot is shutting down to restart: nothing new is taken until it is back."""
 
@@ -527,6 +548,13 @@ class ContentRefused(TaskFailed):
     user's, so charged."""
 
     key = "error.content_refused"
+
+
+class TextRefused(UpstreamError):
+    """The chat endpoint refused the content (its moderation, or a filtered answer): the
+    user's, so charged like a refused image."""
+
+    key = "error.text_refused"
 
 
 class TaskTimedOut(UpstreamError):

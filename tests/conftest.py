@@ -21,6 +21,7 @@ from core.images.workers import ImageWorkers
 from core.jobs.events import Notifier
 from core.jobs.policy import Policy
 from core.modelscope.balance import BalanceReader
+from core.modelscope.chat import ChatClient
 from core.modelscope.client import ModelScopeClient
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.polling import FixedInterval
@@ -30,6 +31,7 @@ from core.requests.catalog import load_catalog
 from core.secret import Sealer, Secret
 from core.service.core import Core
 from core.service.members import MemberEngines
+from core.service.prompts import PromptSettings
 from core.stores.backends import Backend
 
 # One pool of image worker processes for the whole session (each start costs a second).
@@ -183,9 +185,10 @@ def adapter_core(
     notifiers: Mapping[str, Notifier],
     progress_every: float = 0.0,
     sealer: Sealer | None = None,
+    prompts: PromptSettings | None = None,
 ) -> Core:
     """The core a chat adapter's tests run: one token, the adapter's notifier; `sealer`:
-    members' own tokens are taken."""
+    members' own tokens are taken; `prompts`: how the chat calls are made."""
     run_times = RunTimes()
     engine = make_engine(sim, session, tmp_path, 10.0, TOKEN, run_times)
     return Core.build(
@@ -199,7 +202,14 @@ def adapter_core(
         progress_every=progress_every,
         sealer=sealer,
         member_engines=member_engines(sim, session, tmp_path, run_times) if sealer else None,
+        chat_clients={"token#1": chat_client(sim, session, TOKEN)},
+        prompt_settings=prompts,
     )
+
+
+def chat_client(sim: Simulator, session: aiohttp.ClientSession, token: str) -> ChatClient:
+    """A token's client of the simulator's chat endpoint."""
+    return ChatClient(ModelScopeHttp(session, sim.base_url, Secret(token, "chat"), 5.0))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -21,7 +21,12 @@ def odd_answer(fault: Fault, request: web.Request) -> web.Response:
         return web.json_response({"task_id": "", "task_status": "PROCESSING"})
     if fault.kind == "balance":
         return insufficient_balance(fault.message)
+    if fault.kind == "refusal":
+        return refusal()
     headers = {"Retry-After": f"{fault.retry_after:g}"} if fault.retry_after is not None else {}
+    if request.path.endswith("chat/completions"):
+        kind = "rate_limit_error" if fault.status == 429 else "server_error"
+        return chat_error(fault.status, fault.message, kind, headers=headers)
     return error(fault.status, fault.message, headers)
 
 
@@ -50,3 +55,17 @@ def insufficient_balance(message: str) -> web.Response:
     """The 429 a token whose Magicubes are spent gets (MODELSCOPE_API.md)."""
     balance = {"type": "insufficient_balance_error", "message": message}
     return web.json_response({"error": balance}, status=429)
+
+
+def chat_error(
+    status: int, message: str, kind: str, code: str = "", headers: dict[str, str] | None = None
+) -> web.Response:
+    """An error in the chat endpoint's (OpenAI's) shape: `{"error": {...}}`."""
+    error = {"message": message, "type": kind, "code": code or None}
+    return web.json_response({"error": error}, status=status, headers=headers)
+
+
+def refusal() -> web.Response:
+    """What the service's moderation answers a chat call whose content it refuses."""
+    message = "Input data may contain inappropriate content."
+    return chat_error(400, message, "data_inspection_failed", "data_inspection_failed")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Target = Literal["submit", "poll", "download", "task", "submit_answer", "balance"]
+Target = Literal["submit", "poll", "download", "task", "submit_answer", "balance", "chat"]
 Kind = Literal[
     "status",  # answer `status` with `message` (and Retry-After when `retry_after` is set)
     "reset",  # drop the connection without an answer
@@ -20,6 +20,7 @@ Kind = Literal[
     "balance",  # submit: 429 {"error": {"type": "insufficient_balance_error", "message"}}
     "succeed_status",  # submit_answer: the task is made and its answer says SUCCEED
     "blank_id",  # poll: 200 PROCESSING with an empty task_id (seen from the real service)
+    "refusal",  # chat: 400 data_inspection_failed, the content refused by moderation
 ]
 
 

@@ -1,4 +1,5 @@
-"""The simulator's HTTP server: ModelScope's two image endpoints and the Magicubes balance
+"""The simulator's HTTP server: ModelScope's two image endpoints, its chat endpoint
+(`v1/chat/completions`, bot.simulator.chat) and the Magicubes balance
 (`openapi/v1/magicubes/balance`, bot.simulator.balances), plus a control API.
 
 Control API (not part of ModelScope): `POST /_sim/faults` with `{"faults": [...]}`,
@@ -28,6 +29,7 @@ from bot.simulator.answers import (
     request_id,
 )
 from bot.simulator.balances import Wallets
+from bot.simulator.chat import ChatSim
 from bot.simulator.faults import Fault, FaultPlan, Target
 from bot.simulator.render import render_png
 from bot.simulator.rules import check_submit, model_rules
@@ -123,11 +125,13 @@ class Simulator:
         self._images: dict[str, bytes] = {}
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.chat = ChatSim(self._admit)  # v1/chat/completions
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post("/v1/images/generations", self._submit)
         app.router.add_get("/v1/tasks/{task_id}", self._poll)
+        app.router.add_post("/v1/chat/completions", self.chat.complete)
         app.router.add_get("/openapi/v1/magicubes/balance", self._balance)
         app.router.add_get("/_sim/images/{name}", self._image)
         app.router.add_post("/_sim/faults", self._add_faults)
@@ -282,6 +286,7 @@ class Simulator:
     async def _reset(self, request: web.Request) -> web.Response:
         self.faults.pending.clear()
         self.tasks.clear()
+        self.chat.calls.clear()
         self._images.clear()
         self.stats = SimStats()
         return web.json_response({"ok": True})
@@ -294,6 +299,7 @@ class Simulator:
             "downloads": self.stats.downloads,
             "rejected": dict(self.stats.rejected),
             "submits_by_token": dict(self.stats.submits_by_token),
+            "chat_calls": len(self.chat.calls),
         }
 
     # --- helpers --------------------------------------------------------------------

@@ -2,6 +2,7 @@
 how often progress is shown, the one button-id scheme, and everything a user reads, in
 their language (English and Simplified Chinese)."""
 
+from core.delivery.answers import described_text, enhanced_text
 from core.delivery.buttons import PATTERN, Action, Press, button_id, parse_button
 from core.delivery.i18n import DEFAULT_LOCALE, Translator, load_translator, normalize_locale
 from core.delivery.notifiers import MemoryNotifier, PlatformNotifiers
@@ -36,7 +37,9 @@ __all__ = [
     "button_id",
     "cancel_text",
     "caption",
+    "described_text",
     "details_text",
+    "enhanced_text",
     "event_text",
     "failure_reason",
     "history_text",

@@ -28,6 +28,11 @@ class Action(StrEnum):
     SET_MODEL = "sm"  # save a default model (argument: its alias)
     SET_SIZE = "ss"  # save a default size (argument: WxH)
     TAKE_OFFER = "o"  # ask again with the working model offered (argument: the offer's id)
+    IMAGINE_THIS = "t"  # draw a describe answer's prompt (argument: `<job id>.<number>`)
+    GENERATE = "g"  # draw an enhance answer's prompt (argument: job id)
+    USE_MINE = "m"  # draw the prompt as the user typed it instead (argument: job id)
+    EDIT_ENHANCED = "x"  # change an enhanced prompt, then draw it (argument: job id)
+    SET_ENHANCE = "se"  # save whether the user's prompts are enhanced (argument: on, off)
 
 
 _LONG_NAMES = {"reroll": Action.REROLL, "edit": Action.EDIT, "details": Action.DETAILS}

@@ -38,8 +38,10 @@ def event_text(translator: Translator, event: JobEvent) -> str:
 
 
 def caption(translator: Translator, job: Job) -> str:
+    """What was drawn, and the prompt as the user typed it when another one was drawn (an
+    enhanced or translated prompt)."""
     seconds = round((job.time_taken_ms or 0) / 1000)
-    return translator.text(
+    text = translator.text(
         job.locale,
         "event.succeeded",
         prompt=job.params.prompt,
@@ -48,6 +50,11 @@ def caption(translator: Translator, job: Job) -> str:
         seed=job.params.seed,
         seconds=seconds,
     )
+    if not job.typed_prompt:
+        return text
+    typed = translator.text(job.locale, "event.typed", typed=job.typed_prompt)
+    first, _, rest = text.partition("\n")
+    return "\n".join(part for part in (first, typed, rest) if part)
 
 
 def batch_summary(translator: Translator, batch: BatchState) -> str:

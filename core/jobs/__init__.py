@@ -3,7 +3,7 @@ an adapter about it, what it costs (quotas) and the community's policy (caps, ti
 admins), and the views the service answers with."""
 
 from core.jobs.events import BatchState, Committed, EventKind, JobEvent, Notifier
-from core.jobs.job import GenerationRequest, Job, JobState, QuotaState, actor_key, new_id
+from core.jobs.job import GenerationRequest, Job, JobKind, JobState, QuotaState, actor_key, new_id
 from core.jobs.policy import Policy, Tier
 from core.jobs.quotas import Admission, QuotaLimits, Usage
 from core.jobs.rows import JobRows
@@ -18,6 +18,7 @@ __all__ = [
     "GenerationRequest",
     "Job",
     "JobEvent",
+    "JobKind",
     "JobRows",
     "JobState",
     "Notifier",

@@ -28,6 +28,16 @@ class JobState(StrEnum):
         return self in (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
 
 
+class JobKind(StrEnum):
+    """What a job asks of ModelScope: an image (the queue's), or one of the short chat calls
+    a `core.service.prompts.PromptDesk` makes at once (never queued)."""
+
+    IMAGE = "image"
+    DESCRIBE = "describe"  # prompts that would make a picture like the one given
+    ENHANCE = "enhance"  # the user's prompt, rewritten richer, for them to confirm
+    TRANSLATE = "translate"  # a prompt put into English for a model that prefers it
+
+
 class QuotaState(StrEnum):
     """What the job's cost does to the quotas."""
 
@@ -56,6 +66,7 @@ class GenerationRequest:
     locale: str = "en"
     count: int = 1
     roles: tuple[str, ...] = ()
+    enhance: bool | None = None  # rewrite the prompt richer first (None: the user's default)
 
     @property
     def user(self) -> str:
@@ -95,6 +106,10 @@ class Job:
     error_key: str | None = None
     error_params: dict[str, Any] = field(default_factory=dict)
     delivered_at: float | None = None
+    kind: JobKind = JobKind.IMAGE
+    typed_prompt: str | None = None  # the prompt as typed, when another one was drawn
+    texts: tuple[str, ...] = ()  # a chat call's answer: the prompts it made
+    translations: tuple[str, ...] = ()  # the same prompts in the user's language
 
     @property
     def platform(self) -> str:
@@ -110,6 +125,8 @@ class Job:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__}
         data["params"] = self.params.to_dict()
         data["state"], data["quota_state"] = self.state.value, self.quota_state.value
+        data["kind"] = self.kind.value
+        data["texts"], data["translations"] = list(self.texts), list(self.translations)
         return data
 
     @classmethod
@@ -118,6 +135,9 @@ class Job:
         values["params"] = GenerationParams.from_dict(values["params"])
         values["state"] = JobState(values["state"])
         values["quota_state"] = QuotaState(values["quota_state"])
+        values["kind"] = JobKind(values.get("kind", JobKind.IMAGE.value))
+        values["texts"] = tuple(values.get("texts", ()))
+        values["translations"] = tuple(values.get("translations", ()))
         return cls(**values)
 
 

@@ -5,7 +5,11 @@ Built-in entries follow `shared/MODELSCOPE_API.md`; an operator's JSON file (set
 
     {"default_model": "Qwen/Qwen-Image",
      "models": [{"id": "...", "name": "...", "family": "flux", ...}],
-     "loras": [{"id": "owner/repo", "name": "...", "families": ["flux"]}]}
+     "loras": [{"id": "owner/repo", "name": "...", "families": ["flux"]}],
+     "text_costs": {"describe": 0.5, "enhance": 0.2, "translate": 0.1}}
+
+A model with `"prefers_english": true` gets a prompt in another language translated first
+(`core.service.prompts`); Qwen-Image and Z-Image read Chinese as well as English.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class ModelSpec(BaseModel):
     default_guidance: float | None = Field(default=None, ge=1.5, le=20)
     cost: float = Field(default=1.0, gt=0)
     edits_images: bool = False
+    prefers_english: bool = False  # a prompt in another language is translated first
 
     @model_validator(mode="before")
     @classmethod
@@ -79,12 +84,23 @@ class LoraSpec(BaseModel):
         return (self.id, *((self.name,) if self.name else ()), *self.aliases)
 
 
+class TextCosts(BaseModel):
+    """What a chat call costs in quota units (a text unit): a fraction of an image."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    describe: float = Field(default=0.5, ge=0)
+    enhance: float = Field(default=0.2, ge=0)
+    translate: float = Field(default=0.1, ge=0)
+
+
 class CatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_model: str | None = None
     models: list[ModelSpec] = []
     loras: list[LoraSpec] = []
+    text_costs: TextCosts | None = None
 
 
 def _model(id_: str, name: str, family: str, *aliases: str, **extra: object) -> ModelSpec:
@@ -122,6 +138,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         default_steps=30,
         default_guidance=3.5,
         cost=1.0,
+        prefers_english=True,
     ),
     _model(
         "black-forest-labs/FLUX.1-Krea-dev",
@@ -132,6 +149,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         default_steps=28,
         default_guidance=4.5,
         cost=1.0,
+        prefers_english=True,
     ),
     _model(
         "stabilityai/stable-diffusion-xl-base-1.0",
@@ -141,6 +159,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         default_steps=30,
         default_guidance=7.0,
         cost=0.5,
+        prefers_english=True,
     ),
     _model(
         "Qwen/Qwen-Image-Edit",
@@ -160,6 +179,7 @@ BUILTIN_MODELS: tuple[ModelSpec, ...] = (
         default_steps=28,
         default_guidance=2.5,
         cost=1.0,
+        prefers_english=True,
         edits_images=True,
     ),
 )
@@ -169,8 +189,13 @@ class Catalog:
     """Looks models and LoRAs up by id, name or alias, case-insensitively."""
 
     def __init__(
-        self, models: Iterable[ModelSpec], loras: Iterable[LoraSpec], default_model: str
+        self,
+        models: Iterable[ModelSpec],
+        loras: Iterable[LoraSpec],
+        default_model: str,
+        text_costs: TextCosts | None = None,
     ) -> None:
+        self.text_costs = text_costs or TextCosts()
         self.models = tuple(models)
         self.loras = tuple(loras)
         self._models = _index(self.models)
@@ -207,13 +232,13 @@ def load_catalog(path: Path | None = None) -> Catalog:
     """The built-in catalog, with the entries of the file at `path` merged over it by id."""
     models = {m.id: m for m in BUILTIN_MODELS}
     loras: dict[str, LoraSpec] = {}
-    default = BUILTIN_MODELS[0].id
+    default, text_costs = BUILTIN_MODELS[0].id, None
     if path is not None:
         extra = _read_catalog_file(path)
         models.update({m.id: m for m in extra.models})
         loras.update({lo.id: lo for lo in extra.loras})
-        default = extra.default_model or default
-    return Catalog(models.values(), loras.values(), default)
+        default, text_costs = extra.default_model or default, extra.text_costs
+    return Catalog(models.values(), loras.values(), default, text_costs)
 
 
 def _read_catalog_file(path: Path) -> CatalogFile:

@@ -10,7 +10,7 @@ from core.jobs.policy import Policy
 from core.jobs.quotas import Admission
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
-from core.requests.validation import SEED_MAX
+from core.requests.validation import SEED_MAX, ParamsInput
 
 Limits = dict[str, float | None]  # per scope: user, member, chat, global
 
@@ -78,4 +78,20 @@ def admission_for(
         global_limit=limits["global"],
         max_waiting=policy.tier_for(request.user, request.roles).waiting,
         cooldown_seconds=policy.limits.cooldown_seconds,
+    )
+
+
+def request_from(job: Job, reply_target: str, prompt: str, count: int = 1) -> GenerationRequest:
+    """A new request by the asker of `job`, where they asked it, for `prompt` (a reroll, an
+    enhanced prompt drawn)."""
+    platform, _, user_id = job.user.partition(":")
+    return GenerationRequest(
+        platform=platform,
+        user_id=user_id,
+        chat_id=job.chat.partition(":")[2],
+        reply_target=reply_target,
+        params=ParamsInput(prompt, negative_prompt=job.params.negative_prompt),
+        is_group=job.is_group,
+        locale=job.locale,
+        count=count,
     )

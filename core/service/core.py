@@ -14,10 +14,13 @@ from core.delivery.notifiers import PlatformNotifiers
 from core.delivery.progress import DEFAULT_RATE
 from core.execution.engine import ImageEngine
 from core.execution.runner import JobRunner
+from core.execution.text_lane import TextLane
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import Notifier
+from core.jobs.job import JobKind
 from core.jobs.policy import Policy
 from core.modelscope.balance import BalanceReader
+from core.modelscope.chat import ChatClient
 from core.modelscope.memory import RunTimeMemory
 from core.modelscope.runtimes import RunTimes
 from core.requests.catalog import Catalog
@@ -31,6 +34,7 @@ from core.service.grants import MissedGrants
 from core.service.members import MemberEngines, MemberTokens
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
+from core.service.prompts import PromptDesk, PromptSettings
 from core.service.rules import CommunityRules
 from core.stores.backends import Backend
 from core.stores.port import Store
@@ -57,6 +61,7 @@ class Core:
     memory: RunTimeMemory  # the run times, shared through the store
     balances: BalanceWatch  # each token's Magicubes
     members: MemberTokens  # members' own tokens, kept in step with the store
+    prompts: PromptDesk  # the chat calls (describe, enhance, translate)
 
     @classmethod
     def build(
@@ -80,6 +85,9 @@ class Core:
         balance_readers: Mapping[str, BalanceReader] | None = None,
         sealer: Sealer | None = None,
         member_engines: MemberEngines | None = None,
+        chat_clients: Mapping[str, ChatClient] | None = None,
+        prompt_settings: PromptSettings | None = None,
+        chat_per_token: int = 2,
     ) -> Core:
         """`engines`: (token label, engine) for each ModelScope token, each giving
         `concurrency` slots and spending at most `daily_budget` a day; `run_times`: what the
@@ -143,6 +151,16 @@ class Core:
             sealer=sealer,
             engines=member_engines,
         )
+        prompts = PromptDesk(
+            store=store,
+            lane=TextLane(tokens, chat_clients or {}, clock, per_token=chat_per_token),
+            settings=prompt_settings or PromptSettings(),
+            catalog=catalog,
+            policy=policy,
+            rules=rules,
+            notifiers=routed,
+            clock=clock,
+        )
         service = GenerationService(
             store=store,
             catalog=catalog,
@@ -157,6 +175,7 @@ class Core:
             watch=watch,
             balances=balances,
             members=members,
+            prompts=prompts,
         )
         admin = CommunityAdmin(rules, access, tokens)
         memory = RunTimeMemory(run_times, store)
@@ -175,6 +194,7 @@ class Core:
             memory,
             balances,
             members,
+            prompts,
         )
 
     @property
@@ -214,7 +234,11 @@ class Core:
     async def recover(self) -> int:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""
         jobs = await self.store.unfinished()
-        await self.scheduler.recover(jobs)
+        images = [job for job in jobs if job.kind is JobKind.IMAGE]
+        for job in jobs:
+            if job.kind is not JobKind.IMAGE:  # a chat call cut short: told, refunded
+                await self.prompts.interrupted(job)
+        await self.scheduler.recover(images)
         log.info("recovered %d unfinished jobs", len(jobs))
         return len(jobs)
 

@@ -10,6 +10,7 @@ import random
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.errors import (
+    ImagineError,
     InvalidParameter,
     JobNotFound,
     ModelUnavailable,
@@ -22,15 +23,15 @@ from core.errors import (
 from core.execution.health import alternative_model
 from core.execution.runner import JobRunner
 from core.jobs.events import EventKind, JobEvent
-from core.jobs.job import GenerationRequest, Job
+from core.jobs.job import GenerationRequest, Job, JobKind
 from core.jobs.policy import Policy
 from core.jobs.views import DefaultsChange, QueueState, QuotaView, Receipt
 from core.metrics import REQUESTS_REFUSED, error_kind
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
-from core.requests.validation import SEED_MAX, ParamsInput, check_prompt, validate
+from core.requests.validation import SEED_MAX, check_prompt, validate
 from core.scheduling.scheduler import Scheduler
-from core.service._intake import admission_for, new_jobs
+from core.service._intake import admission_for, new_jobs, request_from
 from core.service._worded import worded
 from core.service.access import Access, Actor
 from core.service.balances import BalanceWatch
@@ -38,6 +39,8 @@ from core.service.members import MemberTokens
 from core.service.offers import Offers
 from core.service.outage import TokenWatch
 from core.service.positions import PositionNews
+from core.service.prompt_requests import PromptRequests
+from core.service.prompts import PromptDesk
 from core.service.rules import CommunityRules
 from core.stores import Store
 
@@ -70,9 +73,13 @@ class GenerationService:
         watch: TokenWatch,
         balances: BalanceWatch | None = None,
         members: MemberTokens,
+        prompts: PromptDesk,
     ) -> None:
         self.catalog = catalog
         self.members = members  # a member's own ModelScope token
+        self._desk = prompts
+        # The chat calls (describe, enhance) and what their buttons draw: public.
+        self.prompts = PromptRequests(prompts, self, rules, access)
         self._offers = Offers(store, clock)
         self._store = store
         self._scheduler = scheduler
@@ -103,15 +110,33 @@ class GenerationService:
             raise
 
     async def _submit(self, request: GenerationRequest) -> Receipt:
+        return await self.draw(request, await self.checked(request))
+
+    async def checked(self, request: GenerationRequest) -> GenerationParams:
+        """The request's parameters, checked against the community's rules and the catalog,
+        with the user's defaults filled in: nothing is charged yet."""
         await self._rules.check(request)
         if not 1 <= request.count <= self._policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self._policy.max_count}")
-        params = validate(await self._rules.with_defaults(request), self.catalog, self._rng)
+        return validate(await self._rules.with_defaults(request), self.catalog, self._rng)
+
+    async def draw(
+        self, request: GenerationRequest, params: GenerationParams, typed: str | None = None
+    ) -> Receipt:
+        """Queue checked `params`, first put into English for a model that prefers it (the
+        caption shows the prompt as `typed` too)."""
+        translated = await self._desk.in_english(request, params)
+        if translated is not None:
+            typed, params = params.prompt, dataclasses.replace(params, prompt=translated.texts[0])
         try:
-            return await self._accept(request, params)
+            return await self._accept(request, params, typed)
         except ModelUnavailable as refused:  # kept, for a button to ask again with the other
             if refused.alternative is not None:
                 refused.offer = await self._offers.keep(request, refused.alternative)
+            raise
+        except ImagineError:
+            if translated is not None:  # nothing was drawn: the translation is not charged
+                await self._desk.refund(translated)
             raise
 
     @worded
@@ -139,20 +164,11 @@ class GenerationService:
         request; a new prompt passes the prompt filter like any other."""
         job = await self._own_job(user, job_id)
         new_prompt = job.params.prompt if prompt is None else check_prompt(prompt)
-        platform, _, user_id = job.user.partition(":")
-        request = GenerationRequest(
-            platform=platform,
-            user_id=user_id,
-            chat_id=job.chat.partition(":")[2],
-            reply_target=reply_target,
-            params=ParamsInput(new_prompt, negative_prompt=job.params.negative_prompt),
-            is_group=job.is_group,
-            locale=job.locale,
-        )
+        request = request_from(job, reply_target, new_prompt)
         await self._rules.check(request)
         seed = self._rng.randint(0, SEED_MAX)
         params = dataclasses.replace(job.params, prompt=new_prompt, seed=seed)
-        return await self._accept(request, params)
+        return await self._accept(request, params, job.typed_prompt if prompt is None else None)
 
     @worded
     async def rerollable(self, user: str, job_id: str) -> Job:
@@ -197,7 +213,9 @@ class GenerationService:
 
     @worded
     async def history(self, user: str, limit: int = 10) -> list[Job]:
-        return await self._store.history(user, limit)
+        """The user's latest image jobs, newest first (their chat calls left out)."""
+        jobs = await self._store.history(user, limit * 3)
+        return [job for job in jobs if job.kind is JobKind.IMAGE][:limit]
 
     @worded
     async def queue_state(self, user: str) -> QueueState:
@@ -268,7 +286,9 @@ class GenerationService:
         instead = alternative_model(self.catalog, params, health.failing())
         raise ModelUnavailable(params.model, minutes, instead)
 
-    async def _accept(self, request: GenerationRequest, params: GenerationParams) -> Receipt:
+    async def _accept(
+        self, request: GenerationRequest, params: GenerationParams, typed: str | None = None
+    ) -> Receipt:
         if self._draining:
             raise Restarting("the bot is restarting")
         own = self.members.pays_for(request.user)
@@ -277,6 +297,8 @@ class GenerationService:
         self._check_model(params)
         now = self._clock.now()
         jobs = new_jobs(request, params, self.catalog, self._policy, now, own)
+        if typed is not None and typed != params.prompt:
+            jobs = [dataclasses.replace(job, typed_prompt=typed) for job in jobs]
         limits = await self._rules.limits(request.chat)
         cost = sum(job.cost for job in jobs)
         admission = admission_for(request, cost, limits, self._policy, now, own)

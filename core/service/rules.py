@@ -19,7 +19,8 @@ from core.terms import Phrase
 USER_DEFAULTS = "user"  # settings namespaces in the store
 CHAT_SETTINGS = "chat"
 BANS = "ban"
-DEFAULT_FIELDS = ("model", "size", "negative_prompt")
+DEFAULT_FIELDS = ("model", "size", "negative_prompt", "enhance")
+SWITCH = ("on", "off")
 CHAT_FIELDS = ("daily_budget", "member_daily", "words", "patterns")
 
 FILTER_ACTIONS = ("word", "regex", "clear", "show")
@@ -119,7 +120,8 @@ class CommunityRules:
         return {key: str(value) for key, value in saved.items()}
 
     async def set_defaults(self, user: str, **values: str | None) -> DefaultsChange:
-        """Save per-user defaults (model, size, negative_prompt), checked like a request.
+        """Save per-user defaults (model, size, negative_prompt; enhance: on or off), checked
+        like a request.
         The one rule for a model whose sides the saved size does not fit (on every
         platform): the model is saved and the size cleared, and the answer says so."""
         _only(values, DEFAULT_FIELDS)
@@ -143,6 +145,8 @@ class CommunityRules:
         return DefaultsChange(kept, cleared)
 
     def _check_defaults(self, kept: Mapping[str, str]) -> None:
+        if kept.get("enhance", "off") not in SWITCH:
+            raise InvalidParameter("enhance", kept["enhance"], ", ".join(SWITCH))
         probe = ParamsInput(
             "check",
             model=kept.get("model"),

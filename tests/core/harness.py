@@ -21,9 +21,10 @@ from core.requests.catalog import load_catalog
 from core.requests.validation import ParamsInput
 from core.secret import Sealer
 from core.service.core import Core
+from core.service.prompts import PromptSettings
 from core.stores.backends import local_backend
 from core.stores.sqlite import SqliteStore
-from tests.conftest import TOKEN, ShiftedClock, make_engine, member_engines
+from tests.conftest import TOKEN, ShiftedClock, chat_client, make_engine, member_engines
 
 FINAL = (EventKind.SUCCEEDED, EventKind.FAILED, EventKind.CANCELLED)
 
@@ -81,8 +82,11 @@ async def running_core(
     store_class: type[SqliteStore] = SqliteStore,
     balance_readers: Mapping[str, BalanceReader] | None = None,
     sealer: Sealer | None = None,
+    prompts: PromptSettings | None = None,
+    chat_per_token: int = 2,
 ) -> AsyncIterator[Harness]:
-    """`sealer`: members' own tokens are taken (run on the simulator like the others)."""
+    """`sealer`: members' own tokens are taken (run on the simulator like the others);
+    `prompts` and `chat_per_token`: how the chat calls are made."""
     store = await store_class.open(db)
     run_times = RunTimes()
     engines = [
@@ -103,6 +107,11 @@ async def running_core(
         balance_readers=balance_readers,
         sealer=sealer,
         member_engines=member_engines(sim, session, tmp_path, run_times) if sealer else None,
+        chat_clients={
+            f"token#{i}": chat_client(sim, session, token) for i, token in enumerate(tokens, 1)
+        },
+        prompt_settings=prompts,
+        chat_per_token=chat_per_token,
     )
     runner = asyncio.create_task(core.run())
     try:
