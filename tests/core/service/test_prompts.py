@@ -30,7 +30,7 @@ from core.jobs.quotas import QuotaLimits
 from core.jobs.views import Receipt
 from core.service.prompt_requests import ENHANCED, MINE
 from core.service.prompts import PromptSettings
-from tests.conftest import OTHER_TOKEN, TOKEN
+from tests.conftest import OTHER_TOKEN, TOKEN, until
 from tests.core.harness import Harness, request, running_core
 
 VISION = PromptSettings().vision_model
@@ -262,9 +262,7 @@ async def test_a_call_a_restart_cut_short_ends_refunded_and_its_user_told(
     simulator.chat.answer_seconds = 3.0
     async with running_core(simulator, session, tmp_path, db=db) as h:
         asking = asyncio.create_task(h.core.service.prompts.describe(request(prompt=""), photo()))
-        async with asyncio.timeout(10):
-            while not simulator.chat.in_flight[TOKEN]:
-                await asyncio.sleep(0.02)
+        await until(lambda: simulator.chat.in_flight[TOKEN] > 0)
         asking.cancel()  # what a SIGKILL leaves: the row says the call was under way
         await asyncio.gather(asking, return_exceptions=True)
     simulator.chat.answer_seconds = 0.0
@@ -288,9 +286,7 @@ async def test_a_flood_from_one_user_does_not_hold_back_another(
         flood = [
             asyncio.create_task(describe(request(user="1", prompt=""), photo())) for _ in range(5)
         ]
-        async with asyncio.timeout(10):
-            while not simulator.chat.in_flight[TOKEN]:
-                await asyncio.sleep(0.01)
+        await until(lambda: simulator.chat.in_flight[TOKEN] > 0)
         other = await describe(request(user="2", prompt=""), photo("orange"))
         await asyncio.gather(*flood)
         order = [
