@@ -1,11 +1,13 @@
 """What a press of a result's button does: reroll, edit (a form), details, full size,
-delete. Who may
-delete is the core's rule; the adapter says who pressed and what Discord says of them."""
+delete; under a describe answer, "Imagine 1".."4" (whoever presses draws that prompt); under
+an enhanced prompt, Generate, Use mine and Edit. Who may delete is the core's rule; the
+adapter says who pressed and what Discord says of them."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,12 @@ import discord
 
 from adapters.discord import replies
 from adapters.discord.options import form_value
-from adapters.discord.who import actor, locale_of, user_key
+from adapters.discord.who import actor, locale_of, request_of, user_key
 from core.clock import Clock
 from core.delivery import Action, Press, Translator, button_id, details_text, parse_button
 from core.errors import ImagineError
 from core.images import ImageWorkers
-from core.jobs import Job
+from core.jobs import Job, JobKind
 from core.service import GenerationService
 
 PROMPT_INPUT_MAX = 1999
@@ -35,7 +37,9 @@ class EditPrompt(discord.ui.Modal):
         self.prompt: discord.ui.TextInput[EditPrompt] = discord.ui.TextInput(
             label=label,
             style=discord.TextStyle.paragraph,
-            default=job.params.prompt[:PROMPT_INPUT_MAX],
+            default=(job.texts[0] if job.kind is JobKind.ENHANCE else job.params.prompt)[
+                :PROMPT_INPUT_MAX
+            ],
             max_length=PROMPT_INPUT_MAX,
             custom_id=PROMPT_FIELD,
         )
@@ -69,11 +73,9 @@ class ButtonActions:
         if press is None:  # a button of a kind this version no longer has
             await replies.private(interaction, self._t.text(locale, "button.expired"))
             return
-        if press.action is Action.REROLL:
-            await self.reroll(interaction, press.argument)
-            return
-        if press.action is Action.TAKE_OFFER:
-            await self._take_offer(interaction, press.argument)
+        starts = self._starts()
+        if press.action in starts:  # a new job, said in a public status
+            await starts[press.action](interaction, press.argument)
             return
         job = await self._service.job(press.argument)
         if job is None:
@@ -101,34 +103,85 @@ class ButtonActions:
             text = self._t.text(locale_of(interaction), "button.expired")
             await replies.private(interaction, text)
             return
+        job = await self._service.job(press.argument)
+        if job is not None and job.kind is JobKind.ENHANCE:
+            await self._draw_enhanced(interaction, job.id, edited=prompt)
+            return
         await self.reroll(interaction, press.argument, prompt)
+
+    def _starts(self) -> dict[Action, Callable[[discord.Interaction, str], Awaitable[None]]]:
+        return {
+            Action.REROLL: self.reroll,
+            Action.TAKE_OFFER: self._take_offer,
+            Action.IMAGINE_THIS: self._imagine_this,
+            Action.GENERATE: lambda i, job_id: self._draw_enhanced(i, job_id),
+            Action.USE_MINE: lambda i, job_id: self._draw_enhanced(i, job_id, mine=True),
+        }
 
     async def reroll(
         self, interaction: discord.Interaction, job_id: str, prompt: str | None = None
     ) -> None:
+        user = user_key(interaction)
+        await self._start(
+            interaction,
+            lambda: self._service.rerollable(user, job_id),
+            lambda target: self._service.reroll(user, job_id, target, prompt),
+        )
+
+    async def _imagine_this(self, interaction: discord.Interaction, argument: str) -> None:
+        """A describe answer's prompt, drawn for whoever pressed, charged to them."""
+        job_id, _, number = argument.partition(".")
+        prompts = self._service.prompts
+        await self._start(
+            interaction,
+            lambda: prompts.answer(job_id),
+            lambda target: prompts.imagine_this(
+                request_of(interaction, target), job_id, int(number)
+            ),
+        )
+
+    async def _draw_enhanced(
+        self,
+        interaction: discord.Interaction,
+        job_id: str,
+        *,
+        mine: bool = False,
+        edited: str | None = None,
+    ) -> None:
+        user, prompts = user_key(interaction), self._service.prompts
+        await self._start(
+            interaction,
+            lambda: self._service.rerollable(user, job_id),
+            lambda target: prompts.draw_enhanced(user, job_id, target, mine=mine, edited=edited),
+        )
+
+    async def _start(
+        self,
+        interaction: discord.Interaction,
+        may: Callable[[], Awaitable[object]],
+        ask: Callable[[str], Awaitable[object]],
+    ) -> None:
+        """`may` refuses the presser alone (nothing in the channel); then a public status,
+        and `ask` with it as the target."""
         try:
-            await self._service.rerollable(user_key(interaction), job_id)
-        except ImagineError as error:  # said to the presser alone, nothing in the channel
+            await may()
+        except ImagineError as error:
             await replies.private(interaction, self._t.error(locale_of(interaction), error))
             return
         target = await replies.begin_job(interaction, self._clock)
         try:
-            await self._service.reroll(user_key(interaction), job_id, target.encode(), prompt)
+            await ask(target.encode())
         except ImagineError as error:
             await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
 
     async def _take_offer(self, interaction: discord.Interaction, offer: str) -> None:
         """The refused request again, with the working model offered under the refusal."""
-        try:
-            await self._service.offer_open(user_key(interaction), offer)
-        except ImagineError as error:  # said to the presser alone, nothing in the channel
-            await replies.private(interaction, self._t.error(locale_of(interaction), error))
-            return
-        target = await replies.begin_job(interaction, self._clock)
-        try:
-            await self._service.take_offer(user_key(interaction), offer, target.encode())
-        except ImagineError as error:
-            await replies.refuse_job(interaction, self._t.error(locale_of(interaction), error))
+        user = user_key(interaction)
+        await self._start(
+            interaction,
+            lambda: self._service.offer_open(user, offer),
+            lambda target: self._service.take_offer(user, offer, target),
+        )
 
     async def _full_size(self, interaction: discord.Interaction, job: Job) -> None:
         """The original pixels, to the presser alone: the file as made if it fits here, else

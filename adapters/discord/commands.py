@@ -8,31 +8,32 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from adapters.discord import PLATFORM, replies
-from adapters.discord.keyboards import offer_view
+from adapters.discord import replies
+from adapters.discord.keyboards import enhance_view, offer_view
 from adapters.discord.localization import text
 from adapters.discord.options import (
+    attachment_data_uri,
     check_attachment,
     lora_choices,
     model_choices,
     params_input,
     size_choices,
 )
-from adapters.discord.who import chat_id, chat_key, locale_of, user_key
+from adapters.discord.who import chat_key, locale_of, request_of, user_key
 from core.clock import Clock
 from core.delivery import (
     Translator,
     cancel_text,
+    enhanced_text,
     history_text,
     models_text,
     queue_text,
     quota_text,
     settings_saved_text,
 )
-from core.errors import BadInputImage, ImagineError
+from core.errors import ImagineError
 from core.images import ImageWorkers
-from core.jobs import GenerationRequest
-from core.requests import ParamsInput
+from core.jobs import Job, JobKind
 from core.service import GenerationService
 
 Choices = list[app_commands.Choice[str]]
@@ -61,6 +62,7 @@ class UserCommands(commands.Cog):
         lora_weight=text("discord.opt.lora_weight"),
         image=text("discord.opt.image"),
         count=text("discord.opt.count"),
+        enhance=text("discord.opt.enhance"),
     )
     async def imagine(
         self,
@@ -76,6 +78,7 @@ class UserCommands(commands.Cog):
         lora_weight: float | None = None,
         image: discord.Attachment | None = None,
         count: app_commands.Range[int, 1, 4] = 1,
+        enhance: bool | None = None,
     ) -> None:
         """Draw: options are checked before anything is shown; the core checks the rest."""
         locale = locale_of(interaction)
@@ -99,11 +102,20 @@ class UserCommands(commands.Cog):
         target = await replies.begin_job(interaction, self._clock)
         try:
             if image is not None:
-                params = dataclasses.replace(params, image_url=await self._data_uri(image))
-            await self._service.submit(self._request(interaction, target.encode(), params, count))
+                uri = await attachment_data_uri(image, self._images)
+                params = dataclasses.replace(params, image_url=uri)
+            request = request_of(interaction, target.encode(), params, count)
+            answer = await self._service.prompts.imagine(
+                dataclasses.replace(request, enhance=enhance)
+            )
         except ImagineError as error:
             offer = offer_view(self._t, locale, error)
             await replies.refuse_job(interaction, self._t.error(locale, error), offer)
+            return
+        if isinstance(answer, Job):  # the enhanced prompt, for the user to choose
+            await replies.show(
+                interaction, enhanced_text(self._t, answer), enhance_view(self._t, answer)
+            )
 
     @imagine.autocomplete("model")
     async def _models(self, interaction: discord.Interaction, current: str) -> Choices:
@@ -157,16 +169,26 @@ class UserCommands(commands.Cog):
         )
 
     @app_commands.command(name=text("discord.name.settings"), description=text("discord.settings"))
-    @app_commands.describe(model=text("discord.opt.model"), size=text("discord.opt.size"))
+    @app_commands.describe(
+        model=text("discord.opt.model"),
+        size=text("discord.opt.size"),
+        enhance=text("discord.opt.enhance"),
+    )
     async def settings(
-        self, interaction: discord.Interaction, model: str | None = None, size: str | None = None
+        self,
+        interaction: discord.Interaction,
+        model: str | None = None,
+        size: str | None = None,
+        enhance: bool | None = None,
     ) -> None:
         """Show the user's defaults; with options, save them first (checked by the core)."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         locale, user = locale_of(interaction), user_key(interaction)
         notes: list[str] = []
+        switch = None if enhance is None else ("on" if enhance else "off")
         try:
-            changes = {k: v for k, v in (("model", model), ("size", size)) if v is not None}
+            given = (("model", model), ("size", size), ("enhance", switch))
+            changes = {k: v for k, v in given if v is not None}
             if changes:
                 change = await self._service.set_defaults(user, **changes)
                 saved = change.saved
@@ -184,7 +206,11 @@ class UserCommands(commands.Cog):
             model=saved.get("model", unset),
             size=saved.get("size", unset),
         )
-        await replies.private(interaction, "\n".join([*notes, reply]))
+        lines = [*notes, reply]
+        if self._service.prompts.offers(JobKind.ENHANCE):
+            word = "settings.enhance_on" if saved.get("enhance") == "on" else "settings.enhance_off"
+            lines.append(self._t.text(locale, "settings.enhance", value=self._t.text(locale, word)))
+        await replies.private(interaction, "\n".join(lines))
 
     settings.autocomplete("model")(_models)
     settings.autocomplete("size")(_sizes)
@@ -194,28 +220,4 @@ class UserCommands(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         await replies.private(
             interaction, self._t.text(locale_of(interaction), "discord.help_text")
-        )
-
-    async def _data_uri(self, image: discord.Attachment) -> str:
-        """ModelScope gets the pixels as a data URI, never a Discord URL."""
-        try:
-            data = await image.read()
-        except discord.HTTPException:
-            raise BadInputImage("unreachable") from None
-        return await self._images.data_uri(data)
-
-    def _request(
-        self, interaction: discord.Interaction, target: str, params: ParamsInput, count: int
-    ) -> GenerationRequest:
-        roles = getattr(interaction.user, "roles", [])
-        return GenerationRequest(
-            platform=PLATFORM,
-            user_id=str(interaction.user.id),
-            chat_id=chat_id(interaction),
-            reply_target=target,
-            params=params,
-            is_group=interaction.guild_id is not None,
-            locale=locale_of(interaction),
-            count=count,
-            roles=tuple(str(role.id) for role in roles),
         )

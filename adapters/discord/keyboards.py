@@ -85,3 +85,24 @@ def offer_view(translator: Translator, locale: str, error: ImagineError) -> disc
     view = discord.ui.View(timeout=None)
     view.add_item(ResultButton(*offered))
     return view
+
+
+def describe_view(translator: Translator, job: Job) -> discord.ui.View:
+    """ "Imagine 1" to "Imagine 4" under a describe answer: whoever presses draws that one."""
+    view = discord.ui.View(timeout=None)
+    for number in range(1, len(job.texts) + 1):
+        label = translator.text(job.locale, "button.imagine_this", number=number)
+        view.add_item(ResultButton(button_id(Action.IMAGINE_THIS, f"{job.id}.{number - 1}"), label))
+    return view
+
+
+def enhance_view(translator: Translator, job: Job) -> discord.ui.View:
+    """Under an enhanced prompt: draw it, draw the prompt as typed, or change it first."""
+    view = discord.ui.View(timeout=None)
+    for key, action in (
+        ("button.generate", Action.GENERATE),
+        ("button.use_mine", Action.USE_MINE),
+        ("button.edit", Action.EDIT),
+    ):
+        view.add_item(ResultButton(button_id(action, job.id), translator.text(job.locale, key)))
+    return view

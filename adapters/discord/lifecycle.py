@@ -17,6 +17,7 @@ from adapters.discord.admin import AdminCommands
 from adapters.discord.buttons import ButtonActions
 from adapters.discord.commands import UserCommands
 from adapters.discord.config import DiscordConfig, Places
+from adapters.discord.describe import DescribeCommands
 from adapters.discord.keyboards import ResultButton
 from adapters.discord.localization import CommandTexts
 from adapters.discord.render import DiscordNotifier
@@ -110,6 +111,9 @@ class ImagineBot(commands.Bot):
         service, admin = self.doors
         t = self._translator
         await self.add_cog(UserCommands(service, t, self._clock, self._images))
+        describing = DescribeCommands(service, t, self._clock, self._images)
+        await self.add_cog(describing)
+        self.tree.add_command(describing.menu)
         await self.add_cog(AdminCommands(service, admin, t))
         self.token_commands = TokenCommands(service, t)
         await self.add_cog(self.token_commands)

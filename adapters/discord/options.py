@@ -6,9 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import discord
 from discord import app_commands
 
-from core.errors import InvalidParameter
+from core.errors import BadInputImage, InvalidParameter
+from core.images import ImageWorkers
 from core.requests import Catalog, LoraChoice, ParamsInput
 from core.terms import Phrase
 
@@ -67,6 +69,15 @@ def check_attachment(size: int, content_type: str | None) -> None:
     if size > EDIT_IMAGE_MAX_BYTES:
         megabytes = f"{size / 1_000_000:.1f} MB"
         raise InvalidParameter("image", megabytes, Phrase("image_size"))
+
+
+async def attachment_data_uri(image: discord.Attachment, images: ImageWorkers) -> str:
+    """ModelScope gets an attachment's pixels as a data URI, never a Discord URL."""
+    try:
+        data = await image.read()
+    except discord.HTTPException:
+        raise BadInputImage("unreachable") from None
+    return await images.data_uri(data)
 
 
 def params_input(

@@ -53,5 +53,11 @@ async def refuse_job(
         await interaction.followup.send(clip(text), ephemeral=True, view=buttons)
 
 
+async def show(interaction: discord.Interaction, text: str, buttons: discord.ui.View) -> None:
+    """The public "thinking" message becomes `text` with `buttons` (an answer to choose
+    from: a describe's prompts, an enhanced prompt)."""
+    await interaction.edit_original_response(content=clip(text), view=buttons)
+
+
 def clip(text: str, limit: int = MESSAGE_LIMIT) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -7,7 +7,8 @@ import discord
 
 from adapters.discord import PLATFORM
 from core.delivery import normalize_locale
-from core.jobs import actor_key
+from core.jobs import GenerationRequest, actor_key
+from core.requests import ParamsInput
 from core.service import Actor
 
 
@@ -37,3 +38,22 @@ def actor(interaction: discord.Interaction) -> Actor:
         return interaction.guild_id is not None and interaction.permissions.manage_guild
 
     return Actor(user_key(interaction), chat_key(interaction), chat_admin)
+
+
+def request_of(
+    interaction: discord.Interaction, target: str, params: ParamsInput | None = None, count: int = 1
+) -> GenerationRequest:
+    """A request by whoever acted, where they did, answered at `target` (no prompt yet: a
+    describe, or a described prompt's button)."""
+    roles = getattr(interaction.user, "roles", [])
+    return GenerationRequest(
+        platform=PLATFORM,
+        user_id=str(interaction.user.id),
+        chat_id=chat_id(interaction),
+        reply_target=target,
+        params=params or ParamsInput(""),
+        is_group=interaction.guild_id is not None,
+        locale=locale_of(interaction),
+        count=count,
+        roles=tuple(str(role.id) for role in roles),
+    )

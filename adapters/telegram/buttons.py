@@ -1,5 +1,6 @@
-"""Button presses: reroll, edit, details, full size, delete, the /settings choices, and a
-working model offered in place of a failing one."""
+"""Button presses: reroll, edit, details, full size, delete, the /settings choices, a
+working model offered in place of a failing one, and the choices under a describe answer
+("Imagine 1".."4") and under an enhanced prompt (Generate, Use mine; Edit is edits.py's)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,18 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import CallbackQuery, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
+from adapters.telegram import PLATFORM
 from adapters.telegram.edits import PromptEdits
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import actor, locale_of, user_key
 from core.delivery import Action, Translator, details_text, parse_button, settings_saved_text
 from core.errors import ImagineError
+from core.jobs import GenerationRequest
+from core.requests import ParamsInput
 from core.service import GenerationService
 
 # What a press does; it answers the text shown to the presser alone ("" for none).
@@ -41,6 +46,10 @@ class Buttons:
             Action.SET_MODEL: self._set_model,
             Action.SET_SIZE: self._set_size,
             Action.TAKE_OFFER: self._take_offer,
+            Action.IMAGINE_THIS: self._imagine_this,
+            Action.GENERATE: self._generate,
+            Action.USE_MINE: self._use_mine,
+            Action.SET_ENHANCE: self._set_enhance,
         }
 
     def register(self, app: Application) -> None:  # type: ignore[type-arg]
@@ -74,6 +83,34 @@ class Buttons:
         await self._service.offer_open(user_key(update), offer)  # else only the presser hears
         return await self._ask_again(
             update, query, lambda target: self._service.take_offer(user_key(update), offer, target)
+        )
+
+    async def _imagine_this(self, update: Update, query: CallbackQuery, argument: str) -> str:
+        """A describe answer's prompt, drawn for whoever pressed, charged to them."""
+        job_id, _, number = argument.partition(".")
+        await self._service.prompts.answer(job_id)  # else only the presser hears
+        prompts = self._service.prompts
+
+        def ask(target: str) -> Awaitable[object]:
+            return prompts.imagine_this(
+                _pressed_request(update, query, target), job_id, int(number)
+            )
+
+        return await self._ask_again(update, query, ask)
+
+    async def _generate(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        return await self._draw_enhanced(update, query, job_id, mine=False)
+
+    async def _use_mine(self, update: Update, query: CallbackQuery, job_id: str) -> str:
+        return await self._draw_enhanced(update, query, job_id, mine=True)
+
+    async def _draw_enhanced(
+        self, update: Update, query: CallbackQuery, job_id: str, *, mine: bool
+    ) -> str:
+        user, prompts = user_key(update), self._service.prompts
+        await self._service.rerollable(user, job_id)  # theirs, else only the presser hears
+        return await self._ask_again(
+            update, query, lambda target: prompts.draw_enhanced(user, job_id, target, mine=mine)
         )
 
     async def _ask_again(
@@ -144,3 +181,24 @@ class Buttons:
     async def _set_size(self, update: Update, query: CallbackQuery, size: str) -> str:
         change = await self._service.set_defaults(user_key(update), size=size)
         return settings_saved_text(self._t, locale_of(update), "size", size, change)
+
+    async def _set_enhance(self, update: Update, query: CallbackQuery, value: str) -> str:
+        change = await self._service.set_defaults(user_key(update), enhance=value)
+        locale = locale_of(update)
+        word = self._t.text(locale, f"settings.enhance_{value}")
+        return settings_saved_text(self._t, locale, "enhance", word, change)
+
+
+def _pressed_request(update: Update, query: CallbackQuery, target: str) -> GenerationRequest:
+    """A request by the presser, in the chat of the pressed message (no prompt yet)."""
+    message = query.message
+    chat = message.chat if isinstance(message, Message) else None
+    return GenerationRequest(
+        platform=PLATFORM,
+        user_id=str(query.from_user.id),
+        chat_id=str(chat.id if chat else query.from_user.id),
+        reply_target=target,
+        params=ParamsInput(""),
+        is_group=chat is not None and chat.type != ChatType.PRIVATE,
+        locale=locale_of(update),
+    )

@@ -16,14 +16,25 @@ from adapters.telegram.options import parse_imagine
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
-from core.delivery import Translator, cancel_text, history_text, models_text, queue_text, quota_text
-from core.errors import BadInputImage, ImagineError, InvalidParameter
+from core.delivery import (
+    Translator,
+    cancel_text,
+    described_text,
+    enhanced_text,
+    history_text,
+    models_text,
+    queue_text,
+    quota_text,
+)
+from core.errors import BadInputImage, ImagineError, InvalidParameter, TextOff
 from core.images import ImageWorkers
-from core.jobs import GenerationRequest
+from core.jobs import GenerationRequest, Job, JobKind
+from core.requests import ParamsInput
 from core.service import GenerationService
 
 log = logging.getLogger("imagine.telegram")
 CAPTION_COMMAND = re.compile(r"^/(imagine|img)(@\w+)?(\s|$)", re.IGNORECASE)
+DESCRIBE_CAPTION = re.compile(r"^/describe(@\w+)?(\s|$)", re.IGNORECASE)
 PRESET_SIZES = ("1024x1024", "1024x768", "768x1024", "1328x1328", "1280x720", "720x1280")
 HISTORY_LIMIT = 10
 
@@ -47,6 +58,9 @@ class Commands:
         app.add_handler(CommandHandler(["imagine", "img"], self.imagine))
         photo_command = filters.PHOTO & filters.CaptionRegex(CAPTION_COMMAND)
         app.add_handler(MessageHandler(photo_command, self.imagine))
+        app.add_handler(CommandHandler("describe", self.describe))
+        photo_describe = filters.PHOTO & filters.CaptionRegex(DESCRIBE_CAPTION)
+        app.add_handler(MessageHandler(photo_describe, self.describe))
         for name, handler in (
             ("start", self.start),
             ("help", self.help),
@@ -77,22 +91,47 @@ class Commands:
         except ImagineError as error:  # not a picture we can use, or Telegram kept it
             await message.reply_text(self._t.error(locale, error))
             return
-        target = ReplyTarget.answering(message, await self._status_reply(message, locale))
-        request = GenerationRequest(
-            platform=PLATFORM,
-            user_id=str(user_id(update)),
-            chat_id=str(message.chat_id),
-            reply_target=target.encode(),
-            params=dataclasses.replace(parsed.params, image_url=image),
-            is_group=message.chat.type != ChatType.PRIVATE,
-            locale=locale,
-            count=parsed.count,
+        working = "enhance.working" if parsed.enhance else "status.accepted"
+        target = ReplyTarget.answering(message, await self._status_reply(message, locale, working))
+        params = dataclasses.replace(parsed.params, image_url=image)
+        request = dataclasses.replace(
+            _request(update, target, params), count=parsed.count, enhance=parsed.enhance
         )
         try:
-            await self._service.submit(request)
+            answer = await self._service.prompts.imagine(request)
         except ImagineError as error:
             offer = keyboards.offer_keyboard(self._t, locale, error)
             await self._notifier.show_status(target, self._t.error(locale, error), buttons=offer)
+            return
+        if isinstance(answer, Job):  # the enhanced prompt, for the user to choose
+            buttons = keyboards.enhance_keyboard(self._t, answer)
+            await self._notifier.show_status(
+                target, enhanced_text(self._t, answer), buttons=buttons
+            )
+
+    async def describe(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Prompts for a picture like the photo sent with the command, or replied to."""
+        message, locale = message_of(update), locale_of(update)
+        if not self._service.prompts.offers(JobKind.DESCRIBE):
+            await message.reply_text(self._t.error(locale, TextOff("describe")))
+            return
+        try:
+            image = await self._input_image(message)
+        except ImagineError as error:
+            await message.reply_text(self._t.error(locale, error))
+            return
+        if image is None:
+            await message.reply_text(self._t.text(locale, "describe.usage"))
+            return
+        status = await self._status_reply(message, locale, "describe.working")
+        target = ReplyTarget.answering(message, status)
+        try:
+            job = await self._service.prompts.describe(_request(update, target), image)
+        except ImagineError as error:
+            await self._notifier.show_status(target, self._t.error(locale, error))
+            return
+        buttons = keyboards.describe_keyboard(self._t, job)
+        await self._notifier.show_status(target, described_text(self._t, job), buttons=buttons)
 
     async def _input_image(self, message: Message) -> str | None:
         """The photo to edit (sent with the command, or replied to) as a data URI: a Telegram
@@ -108,11 +147,11 @@ class Commands:
             raise BadInputImage("unreachable") from None
         return await self._images.data_uri(data)
 
-    async def _status_reply(self, message: Message, locale: str) -> int:
-        """The status message's id; 0 if Telegram failed to take it (the job goes on, and its
-        news come as new messages)."""
+    async def _status_reply(self, message: Message, locale: str, key: str) -> int:
+        """The status message's id (saying `key`); 0 if Telegram failed to take it (the job
+        goes on, and its news come as new messages)."""
         try:
-            status = await message.reply_text(self._t.text(locale, "status.accepted"))
+            status = await message.reply_text(self._t.text(locale, key))
         except TelegramError as error:
             log.warning("the status reply failed (%s); going on without it", error)
             return 0
@@ -162,9 +201,29 @@ class Commands:
             size=saved.get("size", unset),
         )
         models = [(m.name, (m.aliases or (m.id,))[0]) for m in self._service.catalog.generators()]
-        await message_of(update).reply_text(
-            text, reply_markup=keyboards.settings_keyboard(models, list(PRESET_SIZES))
-        )
+        enhance = None
+        if self._service.prompts.offers(JobKind.ENHANCE):
+            on = saved.get("enhance") == "on"
+            word = self._t.text(locale, "settings.enhance_on" if on else "settings.enhance_off")
+            enhance = (self._t.text(locale, "settings.enhance", value=word), "off" if on else "on")
+        keyboard = keyboards.settings_keyboard(models, list(PRESET_SIZES), enhance)
+        await message_of(update).reply_text(text, reply_markup=keyboard)
+
+
+def _request(
+    update: Update, target: ReplyTarget, params: ParamsInput | None = None
+) -> GenerationRequest:
+    """A request by the update's sender, answered at `target` (no prompt yet: describe)."""
+    message = message_of(update)
+    return GenerationRequest(
+        platform=PLATFORM,
+        user_id=str(user_id(update)),
+        chat_id=str(message.chat_id),
+        reply_target=target.encode(),
+        params=params or ParamsInput(""),
+        is_group=message.chat.type != ChatType.PRIVATE,
+        locale=locale_of(update),
+    )
 
 
 def _arguments(message: Message) -> str:

@@ -1,5 +1,6 @@
 """Edit on Telegram: the Edit button asks for a new prompt (a message the presser answers by
-replying to it), and the reply draws the job again with that prompt.
+replying to it), and the reply draws the job again with that prompt (or, under an enhanced
+prompt, draws the changed one).
 
 The question carries the job's id in its own text, so a reply still finds its job after a
 restart; nothing is kept in between.
@@ -19,6 +20,7 @@ from adapters.telegram.target import ReplyTarget
 from adapters.telegram.who import locale_of, message_of, user_key
 from core.delivery import Translator
 from core.errors import ImagineError
+from core.jobs import JobKind
 from core.service import GenerationService
 
 log = logging.getLogger("imagine.telegram")
@@ -50,7 +52,7 @@ class PromptEdits:
         mention = MessageEntity(
             MessageEntity.TEXT_MENTION, 0, _utf16_length(name), user=query.from_user
         )
-        old = job.params.prompt[:PLACEHOLDER_MAX]
+        old = (job.texts[0] if job.kind is JobKind.ENHANCE else job.params.prompt)[:PLACEHOLDER_MAX]
         hint = ForceReply(selective=True, input_field_placeholder=old)
         await message.reply_text(text, entities=[mention], reply_markup=hint)
         return ""
@@ -64,17 +66,23 @@ class PromptEdits:
         if asked is None or job_id is None:
             return
         locale = locale_of(update)
+        user = user_key(update)
         try:
-            await self._service.rerollable(user_key(update), job_id)
+            job = await self._service.rerollable(user, job_id)
         except ImagineError as error:
             await message.reply_text(self._t.error(locale, error))
             return
         status = await message.reply_text(self._t.text(locale, "status.accepted"))
-        target = ReplyTarget.answering(message, status.message_id)
+        target = ReplyTarget.answering(message, status.message_id).encode()
         try:
-            await self._service.reroll(user_key(update), job_id, target.encode(), message.text)
+            if job.kind is JobKind.ENHANCE:  # an enhanced prompt, changed before it is drawn
+                await self._service.prompts.draw_enhanced(user, job_id, target, edited=message.text)
+            else:
+                await self._service.reroll(user, job_id, target, message.text)
         except ImagineError as error:
-            await self._notifier.show_status(target, self._t.error(locale, error))
+            await self._notifier.show_status(
+                ReplyTarget.decode(target), self._t.error(locale, error)
+            )
         try:  # the question is answered: it need not stay in the chat
             await context.bot.delete_message(message.chat_id, asked.message_id)
         except TelegramError as error:

@@ -50,8 +50,11 @@ def album_keyboard(jobs: list[Job], sent: tuple[Message, ...]) -> InlineKeyboard
     return InlineKeyboardMarkup(rows)
 
 
-def settings_keyboard(models: list[tuple[str, str]], sizes: list[str]) -> InlineKeyboardMarkup:
-    """One row per model (label, alias), then the sizes, three to a row."""
+def settings_keyboard(
+    models: list[tuple[str, str]], sizes: list[str], enhance: tuple[str, str] | None = None
+) -> InlineKeyboardMarkup:
+    """One row per model (label, alias), then the sizes, three to a row, then `enhance`
+    (its label, and the value a press saves) when the bot can enhance prompts."""
     rows = [
         [InlineKeyboardButton(label, callback_data=button_id(Action.SET_MODEL, alias))]
         for label, alias in models
@@ -60,7 +63,43 @@ def settings_keyboard(models: list[tuple[str, str]], sizes: list[str]) -> Inline
         InlineKeyboardButton(size, callback_data=button_id(Action.SET_SIZE, size)) for size in sizes
     ]
     rows += [size_buttons[i : i + 3] for i in range(0, len(size_buttons), 3)]
+    if enhance is not None:
+        label, value = enhance
+        rows.append(
+            [InlineKeyboardButton(label, callback_data=button_id(Action.SET_ENHANCE, value))]
+        )
     return InlineKeyboardMarkup(rows)
+
+
+def describe_keyboard(translator: Translator, job: Job) -> InlineKeyboardMarkup:
+    """ "Imagine 1" to "Imagine 4" under a describe answer, two to a row."""
+    buttons = [
+        InlineKeyboardButton(
+            translator.text(job.locale, "button.imagine_this", number=number),
+            callback_data=button_id(Action.IMAGINE_THIS, f"{job.id}.{number - 1}"),
+        )
+        for number in range(1, len(job.texts) + 1)
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def enhance_keyboard(translator: Translator, job: Job) -> InlineKeyboardMarkup:
+    """Under an enhanced prompt: draw it, draw the prompt as typed, or change it first."""
+    choices = (
+        ("button.generate", Action.GENERATE),
+        ("button.use_mine", Action.USE_MINE),
+        ("button.edit", Action.EDIT),
+    )
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    translator.text(job.locale, key), callback_data=button_id(action, job.id)
+                )
+                for key, action in choices
+            ]
+        ]
+    )
 
 
 def offer_keyboard(

@@ -22,6 +22,7 @@ from adapters.telegram.who import locale_of
 from core.delivery import Translator
 from core.errors import ImagineError
 from core.images import ImageWorkers
+from core.jobs import JobKind
 from core.service import CommunityAdmin, GenerationService
 
 log = logging.getLogger("imagine.telegram")
@@ -64,6 +65,7 @@ class TelegramAdapter:
         self.receiving = True
         self.webhook_port: int | None = None
         self._member_tokens = False  # members' own tokens are taken (/token on the menu)
+        self._describes = False  # a vision model is set up (/describe on the menu)
 
     def handle(self, service: GenerationService, admin: CommunityAdmin) -> None:
         """Answer commands and buttons through the core's two doors."""
@@ -73,6 +75,7 @@ class TelegramAdapter:
         AdminCommands(admin, service, t).register(self.app)
         MemberTokenCommands(service, t).register(self.app)
         self._member_tokens = service.members.enabled
+        self._describes = service.prompts.offers(JobKind.DESCRIBE)
 
     def is_connected(self) -> bool:
         """Receiving updates (the application runs, polling or the webhook is up); in a
@@ -89,7 +92,9 @@ class TelegramAdapter:
         async with self.app:
             await self.app.start()
             receiver = await self._start_receiving()
-            await set_command_menu(self.app.bot, self._translator, self._member_tokens)
+            await set_command_menu(
+                self.app.bot, self._translator, self._member_tokens, self._describes
+            )
             self.ready.set()
             try:
                 await asyncio.Event().wait()

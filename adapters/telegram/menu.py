@@ -15,7 +15,17 @@ from core.delivery import DEFAULT_LOCALE, Translator
 
 log = logging.getLogger("imagine.telegram")
 
-USER_COMMANDS = ("imagine", "quota", "queue", "cancel", "history", "models", "settings", "help")
+USER_COMMANDS = (
+    "imagine",
+    "describe",
+    "quota",
+    "queue",
+    "cancel",
+    "history",
+    "models",
+    "settings",
+    "help",
+)
 ADMIN_COMMANDS = ("budget", "memberlimit", "filter", "ban", "unban", "stats")
 
 
@@ -24,11 +34,13 @@ def commands(translator: Translator, locale: str, names: tuple[str, ...]) -> lis
 
 
 async def set_command_menu(
-    bot: ExtBot[Any], translator: Translator, member_tokens: bool = False
+    bot: ExtBot[Any], translator: Translator, member_tokens: bool = False, describes: bool = True
 ) -> None:
     """Best effort: without the menu the bot still answers every command. `member_tokens`:
-    /token is on the menu (before help)."""
-    names = (*USER_COMMANDS[:-1], "token", "help") if member_tokens else USER_COMMANDS
+    /token is on the menu (before help); `describes`: /describe is."""
+    names: tuple[str, ...] = USER_COMMANDS
+    names = (*USER_COMMANDS[:-1], "token", "help") if member_tokens else names
+    names = names if describes else tuple(name for name in names if name != "describe")
     try:
         for locale in translator.locales:
             language = None if locale == DEFAULT_LOCALE else locale

@@ -6,6 +6,7 @@ the next flag. Phones turn `--` into an em dash, so `—size` works too.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from core.errors import InvalidParameter
@@ -14,13 +15,15 @@ from core.terms import Phrase
 
 VALUE_FLAGS = ("size", "ar", "seed", "steps", "guidance", "model", "lora", "n")
 TEXT_FLAGS = ("no", "neg")
-ALL_FLAGS = ", ".join(f"--{name}" for name in (*TEXT_FLAGS, *VALUE_FLAGS))
+SWITCHES = ("enhance",)  # flags without a value
+ALL_FLAGS = ", ".join(f"--{name}" for name in (*TEXT_FLAGS, *VALUE_FLAGS, *SWITCHES))
 
 
 @dataclass(frozen=True)
 class ParsedCommand:
     params: ParamsInput
     count: int
+    enhance: bool | None = None  # --enhance: the prompt rewritten richer first
 
 
 def parse_imagine(text: str) -> ParsedCommand:
@@ -28,6 +31,7 @@ def parse_imagine(text: str) -> ParsedCommand:
     prompt: list[str] = []
     negative: list[str] = []
     values: dict[str, list[str]] = {}
+    switches: set[str] = set()
     words, target = _words(text), prompt
     index = 0
     while index < len(words):
@@ -39,13 +43,16 @@ def parse_imagine(text: str) -> ParsedCommand:
         name = word[2:].lower()
         if name in TEXT_FLAGS:
             target = negative
+        elif name in SWITCHES:
+            switches.add(name)
         elif name in VALUE_FLAGS and index < len(words):
             values.setdefault(name, []).append(words[index])
             index, target = index + 1, prompt
         else:
             allowed = ALL_FLAGS if name not in VALUE_FLAGS else Phrase("flag_value")
             raise InvalidParameter("flag", word, allowed)
-    return _build(" ".join(prompt), " ".join(negative), values)
+    parsed = _build(" ".join(prompt), " ".join(negative), values)
+    return dataclasses.replace(parsed, enhance=True if "enhance" in switches else None)
 
 
 def _words(text: str) -> list[str]:

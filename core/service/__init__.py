@@ -6,6 +6,8 @@ from core.service.access import Access, Actor, ChatRights
 from core.service.admin import CommunityAdmin
 from core.service.core import Core
 from core.service.generation import GenerationService
+from core.service.prompt_requests import PromptRequests
+from core.service.prompts import PromptSettings
 from core.service.rules import CommunityRules, member_key
 
 __all__ = [
@@ -16,5 +18,7 @@ __all__ = [
     "CommunityRules",
     "Core",
     "GenerationService",
+    "PromptRequests",
+    "PromptSettings",
     "member_key",
 ]

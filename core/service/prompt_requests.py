@@ -22,8 +22,6 @@ from core.service.rules import CommunityRules
 if TYPE_CHECKING:
     from core.service.generation import GenerationService
 
-ENHANCED, MINE = "enhanced", "mine"  # which prompt an enhance answer's button draws
-
 
 class PromptRequests:
     """Describe and enhance, for the adapters."""
@@ -90,10 +88,16 @@ class PromptRequests:
 
     @worded
     async def draw_enhanced(
-        self, user: str, job_id: str, reply_target: str, choice: str, edited: str | None = None
+        self,
+        user: str,
+        job_id: str,
+        reply_target: str,
+        *,
+        mine: bool = False,
+        edited: str | None = None,
     ) -> Receipt:
-        """Draw an enhance answer: the enhanced prompt (`ENHANCED`), the user's own (`MINE`),
-        or `edited`; only by the user who asked (or a bot admin), charged like `/imagine`."""
+        """Draw an enhance answer: the enhanced prompt, the user's own (`mine`), or `edited`;
+        only by the user who asked (or a bot admin), charged like `/imagine`."""
         job = await self._desk.answer(job_id, (JobKind.ENHANCE,))
         if job.user != user and not self._access.is_bot_admin(user):
             raise JobNotFound(job_id)
@@ -101,7 +105,7 @@ class PromptRequests:
         if edited is not None:
             prompt = check_prompt(edited)
         else:
-            prompt = job.texts[0] if choice == ENHANCED else typed
+            prompt = typed if mine else job.texts[0]
         request = request_from(job, reply_target, prompt, count=job.batch_size)
         await self._rules.check(request)
         params = dataclasses.replace(job.params, prompt=prompt)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from core.clock import Clock
@@ -26,19 +27,16 @@ from core.errors import (
     TextInterrupted,
     TextOff,
     TextRefused,
-    UpstreamError,
 )
-from core.execution.text_lane import ChatAnswer, TextLane
+from core.execution import asks
+from core.execution.text_lane import TextLane
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job, JobKind, JobState, QuotaState
 from core.jobs.policy import Policy
-from core.modelscope.chat import ChatMessage
 from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams, Size
 from core.requests.validation import ParamsInput
-from core.service import _instructions as ask
 from core.service._intake import admission_for, new_jobs
-from core.service._text_outputs import first_prompt, is_english, prompts_in
 from core.service.rules import CommunityRules
 from core.stores.port import Store
 from core.terms import to_plain
@@ -83,46 +81,39 @@ class PromptDesk:
     async def describe(self, request: GenerationRequest, image: str) -> Job:
         """Up to four prompts that would make a picture like `image` (a URL or a data URI),
         in English, and in the user's language when that is not English."""
-        messages = [
-            ChatMessage("system", ask.DESCRIBE),
-            ChatMessage("user", "Describe this picture.", (image,)),
-        ]
         placeholder = GenerationParams(self.settings.vision_model, "", Size(1, 1), 0)
-        job, answer = await self._call(request, JobKind.DESCRIBE, placeholder, messages)
-        prompts = [
-            prompt for prompt in prompts_in(answer.text) if await self._allowed(request, prompt)
-        ]
+        job = await self._charge(request, JobKind.DESCRIBE, placeholder)
+        model = self.settings.vision_model
+        asked = await self._asking(job, asks.describe(self._lane, request.user, model, image))
+        prompts = tuple([p for p in asked.texts if await self._allowed(request, p)])
         if not prompts:
             raise await self._end(job, NothingDescribed("no usable prompt in the answer"))
-        translations = await self._in_language(request, prompts)
-        return await self._done(job, answer, tuple(prompts), translations)
+        translations = await asks.in_language(
+            self._lane, request.user, self.settings.chat_model, prompts, request.locale
+        )
+        return await self._done(job, asked.token, prompts, translations)
 
     async def enhance(self, request: GenerationRequest, params: GenerationParams) -> Job:
         """The prompt of `params` rewritten richer (in English for a model that prefers it);
         the job keeps `params` and the count, for the buttons that draw it."""
         model = self._catalog.find_model(params.model)
         english = model is not None and model.prefers_english and self.settings.translate
-        system = ask.ENHANCE.format(language=ask.IN_ENGLISH if english else ask.SAME_LANGUAGE)
-        messages = [ChatMessage("system", system), ChatMessage("user", params.prompt)]
-        job, answer = await self._call(request, JobKind.ENHANCE, params, messages)
-        enhanced = first_prompt(answer.text)
-        if not enhanced or not await self._allowed(request, enhanced):
-            raise await self._end(job, PromptBlocked("enhanced"))
-        return await self._done(job, answer, (enhanced,), ())
+        job = await self._charge(request, JobKind.ENHANCE, params)
+        asking = asks.enhance(
+            self._lane, request.user, self.settings.chat_model, params.prompt, english
+        )
+        return await self._one_prompt(request, job, asking, "enhanced")
 
     async def in_english(self, request: GenerationRequest, params: GenerationParams) -> Job | None:
         """The translation job whose answer is the prompt in English, when the model prefers
         English and the prompt is not (charged); None when it needs none."""
         model = self._catalog.find_model(params.model)
         wanted = model is not None and model.prefers_english and self.settings.translate
-        if not wanted or is_english(params.prompt) or not self.offers(JobKind.TRANSLATE):
+        if not wanted or asks.is_english(params.prompt) or not self.offers(JobKind.TRANSLATE):
             return None
-        messages = [ChatMessage("system", ask.TO_ENGLISH), ChatMessage("user", params.prompt)]
-        job, answer = await self._call(request, JobKind.TRANSLATE, params, messages)
-        english = first_prompt(answer.text)
-        if not english or not await self._allowed(request, english):
-            raise await self._end(job, PromptBlocked("translated"))
-        return await self._done(job, answer, (english,), ())
+        job = await self._charge(request, JobKind.TRANSLATE, params)
+        asking = asks.to_english(self._lane, request.user, self.settings.chat_model, params.prompt)
+        return await self._one_prompt(request, job, asking, "translated")
 
     async def answer(self, job_id: str, kinds: tuple[JobKind, ...]) -> Job:
         """A text job that ended with its answer, for a button under it."""
@@ -144,27 +135,35 @@ class PromptDesk:
 
     # --- one charged call ---------------------------------------------------------------
 
-    async def _call(
-        self,
-        request: GenerationRequest,
-        kind: JobKind,
-        params: GenerationParams,
-        messages: list[ChatMessage],
-    ) -> tuple[Job, ChatAnswer]:
+    async def _charge(
+        self, request: GenerationRequest, kind: JobKind, params: GenerationParams
+    ) -> Job:
+        """The text job, inserted and charged (refused in words when the quota says no)."""
         if not self.offers(kind):
             raise TextOff(kind.value)
         job = self._new_job(request, kind, params)
         limits = await self._rules.limits(request.chat)
-        now = self._clock.now()
-        await self._store.add_jobs(
-            [job], admission_for(request, job.cost, limits, self._policy, now)
-        )
-        model = self.settings.vision_model if kind is JobKind.DESCRIBE else self.settings.chat_model
+        admission = admission_for(request, job.cost, limits, self._policy, self._clock.now())
+        await self._store.add_jobs([job], admission)
+        return job
+
+    async def _asking(self, job: Job, asking: Awaitable[asks.Asked]) -> asks.Asked:
+        """The chat call's answer; its failure ends `job` (refunded unless the user's)."""
         try:
-            return job, await self._lane.call(request.user, model, messages)
+            return await asking
         except ImagineError as error:
             await self._end(job, error)
             raise
+
+    async def _one_prompt(
+        self, request: GenerationRequest, job: Job, asking: Awaitable[asks.Asked], made: str
+    ) -> Job:
+        """A call whose answer is one prompt: empty or blocked by the filter, it ends `job`
+        refunded (the model's doing, not the user's)."""
+        asked = await self._asking(job, asking)
+        if not asked.texts or not await self._allowed(request, asked.texts[0]):
+            raise await self._end(job, PromptBlocked(made))
+        return await self._done(job, asked.token, asked.texts, ())
 
     def _new_job(self, request: GenerationRequest, kind: JobKind, params: GenerationParams) -> Job:
         (job,) = new_jobs(
@@ -185,7 +184,7 @@ class PromptDesk:
         )
 
     async def _done(
-        self, job: Job, answer: ChatAnswer, texts: tuple[str, ...], translations: tuple[str, ...]
+        self, job: Job, token: str, texts: tuple[str, ...], translations: tuple[str, ...]
     ) -> Job:
         now = self._clock.now().timestamp()
         quota = QuotaState.COMMITTED if job.quota_state is QuotaState.RESERVED else job.quota_state
@@ -193,7 +192,7 @@ class PromptDesk:
             JobState.DONE,
             now,
             quota_state=quota,
-            token=answer.token,
+            token=token,
             texts=texts,
             translations=translations,
             delivered_at=now,  # handed to the adapter now: nothing to deliver after a restart
@@ -228,19 +227,3 @@ class PromptDesk:
             log.info("a model's prompt broke the filter (%s): left out", blocked.rule)
             return False
         return True
-
-    async def _in_language(self, request: GenerationRequest, prompts: list[str]) -> tuple[str, ...]:
-        """The prompts in the user's language, one for each (none for English, or when the
-        translation fails: the English ones still serve)."""
-        language = ask.LANGUAGES.get(request.locale)
-        if language is None or not self.settings.chat_model:
-            return ()
-        system = ask.TO_LANGUAGE.format(language=language)
-        messages = [ChatMessage("system", system), ChatMessage("user", "\n".join(prompts))]
-        try:
-            answer = await self._lane.call(request.user, self.settings.chat_model, messages)
-        except (UpstreamError, ImagineError) as error:
-            log.warning("the prompts could not be translated (%s): English only", error)
-            return ()
-        lines = [first_prompt(line) for line in answer.text.splitlines() if line.strip()]
-        return tuple(lines) if len(lines) == len(prompts) else ()

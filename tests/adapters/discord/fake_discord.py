@@ -261,8 +261,13 @@ class FakeDiscord:
         return handlers[route]()
 
     def _synced(self, commands: list[Json]) -> list[Json]:
+        """As Discord answers: each command with its id, and a context menu (type 2, 3) with
+        an empty description."""
         self.synced = commands
-        return [{**c, "id": str(self.next_id()), "application_id": str(APP_ID)} for c in commands]
+        return [
+            {"description": "", **c, "id": str(self.next_id()), "application_id": str(APP_ID)}
+            for c in commands
+        ]
 
     def _delete(self, message_id: int) -> None:
         self.messages.pop(message_id, None)

@@ -28,7 +28,6 @@ from core.jobs.job import Job, JobKind, JobState, QuotaState
 from core.jobs.policy import Policy
 from core.jobs.quotas import QuotaLimits
 from core.jobs.views import Receipt
-from core.service.prompt_requests import ENHANCED, MINE
 from core.service.prompts import PromptSettings
 from tests.conftest import OTHER_TOKEN, TOKEN, until
 from tests.core.harness import Harness, request, running_core
@@ -175,9 +174,9 @@ async def test_an_enhanced_prompt_is_shown_first_and_drawn_only_when_chosen(
         assert "**" not in enhanced.texts[0]
         assert simulator.stats.submits == 0 and await spent(h) == 0.2  # no image charged yet
 
-        generated = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1", ENHANCED)
-        mine = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1", MINE)
-        edited = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1", "", "a fox, ink")
+        generated = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1")
+        mine = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1", mine=True)
+        edited = await prompts.draw_enhanced("tg:1", enhanced.id, "r-1", edited="a fox, ink")
         await h.finals(6)
         drawn = [await h.job(j.id) for r in (generated, mine, edited) for j in r.jobs]
         assert [j.params.prompt for j in drawn[::2]] == [
@@ -188,7 +187,7 @@ async def test_an_enhanced_prompt_is_shown_first_and_drawn_only_when_chosen(
         assert {j.typed_prompt for j in drawn[::2]} == {"a fox in the snow", None}
         assert all(j.state is JobState.DONE for j in drawn)
         with pytest.raises(JobNotFound):
-            await prompts.draw_enhanced("tg:2", enhanced.id, "r-2", ENHANCED)  # not theirs
+            await prompts.draw_enhanced("tg:2", enhanced.id, "r-2")  # not theirs
 
 
 async def test_a_community_may_skip_the_confirmation_and_a_user_may_enhance_by_default(
