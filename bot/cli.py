@@ -1,4 +1,4 @@
-"""The `imagine-bot` command: generate, simulator, run, enqueue, doctor."""
+"""The `imagine-bot` command: generate, describe, simulator, run, enqueue, doctor."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.config import EngineConfig
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
 from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
 from core.delivery import load_translator
-from core.errors import ConfigurationError, InvalidParameter
+from core.errors import ConfigurationError, ImagineError, InvalidParameter
 from core.requests import GenerationParams, load_catalog
 
 if TYPE_CHECKING:  # the terminal's generate and the simulator load only when asked for
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="imagine-bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _add_generate(commands.add_parser("generate", help="generate images from a terminal"))
+    _add_describe(commands.add_parser("describe", help="prompts for a picture like an image"))
     _add_simulator(commands.add_parser("simulator", help="serve a ModelScope simulator"))
     add_run(commands.add_parser("run", help="run the bot: queue, generate, deliver"))
     add_gateway(commands.add_parser("gateway", help="take one platform's updates in (Redis)"))
@@ -62,7 +63,14 @@ def _add_generate(cmd: argparse.ArgumentParser) -> None:
     cmd.add_argument("--image", metavar="PATH|URL", help="input image for an edit model")
     cmd.add_argument("--count", type=int, default=1, help="images per prompt, 1..4")
     cmd.add_argument("--batch", metavar="FILE", help="one prompt a line")
+    cmd.add_argument("--enhance", action="store_true", help="rewrite each prompt richer first")
     cmd.add_argument("--out", help="folder for the images (default DATA_DIR/cache/outputs/images)")
+    cmd.add_argument("--simulate", action="store_true", help="use a built-in simulator")
+    cmd.add_argument("--lang", help="message language: en or zh (default BOT_DEFAULT_LOCALE)")
+
+
+def _add_describe(cmd: argparse.ArgumentParser) -> None:
+    cmd.add_argument("image", metavar="PATH|URL", help="the picture to describe")
     cmd.add_argument("--simulate", action="store_true", help="use a built-in simulator")
     cmd.add_argument("--lang", help="message language: en or zh (default BOT_DEFAULT_LOCALE)")
 
@@ -89,6 +97,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_serve_simulator(args))
         if args.command == "generate":
             return asyncio.run(_generate(args))
+        if args.command == "describe":
+            return asyncio.run(_describe(args))
         return int(asyncio.run(args.handler(args)))
     except KeyboardInterrupt:
         return 130
@@ -96,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _generate(args: argparse.Namespace) -> int:
     from bot.generate import Reporter, run_tasks, shared_run_times, simulated
+    from bot.prompts_cli import rewritten
 
     translator = load_translator()
     try:
@@ -125,12 +136,41 @@ async def _generate(args: argparse.Namespace) -> int:
     if args.simulate:
         models = load_catalog(settings.model_catalog_file).models
         async with simulated(config, reporter, models) as sim_config:
+            tasks = await rewritten(tasks, sim_config, settings, reporter, args.enhance)
             return await run_tasks(tasks, sim_config, reporter)
     if not config.tokens:
         reporter.say("cli.missing_token")
         return EXIT_CONFIG
+    tasks = await rewritten(tasks, config, settings, reporter, args.enhance)
     async with shared_run_times(settings) as run_times:  # not the simulator's: they'd mislead
         return await run_tasks(tasks, config, reporter, run_times)
+
+
+async def _describe(args: argparse.Namespace) -> int:
+    from bot.generate import Reporter, simulated
+    from bot.prompts_cli import describe_image, read_described_image
+
+    translator = load_translator()
+    try:
+        chosen_language(args.lang)
+    except InvalidParameter as error:
+        print(translator.error(None, error), file=sys.stderr)
+        return EXIT_USAGE
+    settings = settings_or_explain(args.lang, log_level="WARNING")
+    if settings is None:
+        return EXIT_CONFIG
+    reporter = Reporter(translator, args.lang or settings.bot_default_locale, 1)
+    try:
+        image = read_described_image(args.image)
+    except ImagineError as error:
+        print(reporter.error(error), file=sys.stderr)
+        return EXIT_USAGE
+    config = EngineConfig.from_settings(settings)
+    if not args.simulate:
+        return await describe_image(image, config, settings, reporter)
+    models = load_catalog(settings.model_catalog_file).models
+    async with simulated(config, reporter, models) as sim_config:
+        return await describe_image(image, sim_config, settings, reporter)
 
 
 def _tasks(args: argparse.Namespace, settings: Settings) -> list[GenerationParams]:

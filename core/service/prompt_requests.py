@@ -102,10 +102,8 @@ class PromptRequests:
         if job.user != user and not self._access.is_bot_admin(user):
             raise JobNotFound(job_id)
         typed = job.params.prompt
-        if edited is not None:
-            prompt = check_prompt(edited)
-        else:
-            prompt = typed if mine else job.texts[0]
+        chosen = typed if mine else job.texts[0]
+        prompt = chosen if edited is None else check_prompt(edited)
         request = request_from(job, reply_target, prompt, count=job.batch_size)
         await self._rules.check(request)
         params = dataclasses.replace(job.params, prompt=prompt)

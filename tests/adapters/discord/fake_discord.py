@@ -124,6 +124,25 @@ class FakeDiscord:
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return payload
 
+    def user_message(self, user_id: int, content: str, attachments: list[Json]) -> Json:
+        """A message a member posted in the channel (what a message menu is opened on)."""
+        message = self._new_message(CHANNEL, {"content": content}, {})
+        message.update(author=user(user_id), attachments=attachments)
+        return message
+
+    async def message_command(self, name: str, message: Json, user_id: int = ALICE) -> Json:
+        """A message context menu command (type 3) opened on `message`."""
+        data = {
+            "id": str(self.next_id()),
+            "name": name,
+            "type": 3,
+            "target_id": message["id"],
+            "resolved": {"messages": {message["id"]: message}},
+        }
+        payload = interaction(2, data, user_id=user_id)
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return payload
+
     async def autocomplete(self, name: str, focused: str, typed: str, **context: Any) -> Json:
         given = [{"name": focused, "type": 3, "value": typed, "focused": True}]
         payload = interaction(4, command_data(name, given), user_id=ALICE, **context)

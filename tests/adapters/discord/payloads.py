@@ -164,9 +164,11 @@ def command_data(name: str, options: list[Json], resolved: Json | None = None) -
 
 
 def options(**values: Any) -> list[Json]:
-    """Slash command options from keyword arguments (strings 3, ints 4, floats 10)."""
+    """Slash command options from keyword arguments (strings 3, ints 4, booleans 5, floats
+    10)."""
     made = []
     for name, value in values.items():
-        kind = 4 if isinstance(value, int) else 10 if isinstance(value, float) else 3
+        kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+        kind = 10 if isinstance(value, float) else kind
         made.append({"name": name, "type": kind, "value": value})
     return made

@@ -285,6 +285,7 @@ async def test_the_command_menu_is_set_in_each_language(simulator, session, tmp_
     assert menus[("default", "zh")][0] == ("imagine", "画一张图：/imagine 黄昏时的灯塔")
     assert [name for name, _ in menus[("default", None)]] == [
         "imagine",
+        "describe",
         "quota",
         "queue",
         "cancel",
