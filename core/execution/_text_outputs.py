@@ -8,6 +8,7 @@ import unicodedata
 from core.requests.validation import clean_text
 
 PROMPT_CAP = 600  # characters of one prompt a chat model wrote (a typed one may be longer)
+DESCRIBED_CAP = 300  # of each of a describe's four: with their translations, one message
 MARKUP = re.compile(r"<[^>]{0,200}>|[*_`#>~|]+|\[(.*?)\]\((?:.*?)\)")
 LIST_MARK = re.compile(r"^\s*(?:\d{1,2}[.)、:]|[-•*+]|prompt\s*\d*\s*[:：])\s*", re.IGNORECASE)
 QUOTES = "\"'“”‘’「」『』"
@@ -28,7 +29,7 @@ def prompts_in(answer: str, at_most: int = 4) -> list[str]:
     """The prompts an answer lists, one per line, leaving out a preamble ("Here are…:")."""
     found = []
     for line in answer.splitlines():
-        prompt = cleaned(line)
+        prompt = cleaned(line, DESCRIBED_CAP)
         if len(prompt) < 3 or prompt.endswith((":", "：")):
             continue
         found.append(prompt)

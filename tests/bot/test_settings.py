@@ -67,6 +67,8 @@ def test_dotenv_file_is_read(tmp_path: Path) -> None:
         ("MODELSCOPE_IMAGE_POLL_MAX_SECONDS", "1", "at least MODELSCOPE_IMAGE_POLL_INTERVAL"),
         ("MODELSCOPE_INFER_BASE", "api.example.com", "http"),
         ("DISCORD_GATEWAY_URL", "https://gateway", "ws://"),
+        ("MODELSCOPE_CHAT_CONCURRENCY", "0", "greater than or equal to 1"),
+        ("PROMPT_ENHANCE_CONFIRM", "perhaps", "valid boolean"),
     ],
 )
 def test_invalid_values_name_the_variable(
@@ -76,7 +78,7 @@ def test_invalid_values_name_the_variable(
     with pytest.raises(ConfigurationError) as caught:
         load_settings()
     assert expected in caught.value.detail
-    assert caught.value.detail.startswith(("MODELSCOPE_", "DISCORD_", "settings"))
+    assert caught.value.detail.startswith(("MODELSCOPE_", "DISCORD_", "PROMPT_", "settings"))
 
 
 def test_the_variable_is_named_with_the_value(monkeypatch: pytest.MonkeyPatch) -> None:

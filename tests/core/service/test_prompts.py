@@ -20,6 +20,7 @@ from core.errors import (
     NothingDescribed,
     QuotaExceeded,
     ServerError,
+    TextOff,
     TextRefused,
 )
 from core.images.processing import to_data_uri
@@ -296,3 +297,20 @@ async def test_a_flood_from_one_user_does_not_hold_back_another(
         ]
         assert order.index("tg:2") == 1  # right after the call that was running
         assert simulator.chat.most_at_once[TOKEN] == 1
+
+
+async def test_without_a_model_the_feature_is_off_in_words(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    off = PromptSettings(chat_model="", vision_model="")
+    async with running_core(simulator, session, tmp_path, prompts=off) as h:
+        prompts = h.core.service.prompts
+        assert not prompts.offers(JobKind.DESCRIBE) and not prompts.offers(JobKind.ENHANCE)
+        with pytest.raises(TextOff):
+            await prompts.describe(request(prompt=""), photo())
+        asked = request(prompt="一只猫", model=FLUX)
+        with pytest.raises(TextOff):
+            await prompts.imagine(type(asked)(**{**asked.__dict__, "enhance": True}))
+        (job,) = (await h.core.service.submit(asked)).jobs  # no translation: as typed
+        assert job.params.prompt == "一只猫" and simulator.chat.calls == []
+        assert await spent(h) == 1.0
