@@ -21,8 +21,7 @@ from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK
 from core.clock import SystemClock
 from core.errors import ImagineError, InvalidParameter, TextOff, Unauthorized
-from core.execution import TokenAccount, TokenPool, asks
-from core.execution.text_lane import TextLane
+from core.execution import TextLane, TokenAccount, TokenPool, asks
 from core.images import ImageWorkers
 from core.modelscope import RunTimes
 from core.requests import Catalog, GenerationParams, load_catalog

@@ -4,14 +4,17 @@ its row before announcing it."""
 
 from core.execution.engine import GeneratedImage, ImageEngine, Progress
 from core.execution.runner import JobRunner, Outcome
+from core.execution.text_lane import ChatAnswer, TextLane
 from core.execution.tokens import TokenAccount, TokenPool
 
 __all__ = [
+    "ChatAnswer",
     "GeneratedImage",
     "ImageEngine",
     "JobRunner",
     "Outcome",
     "Progress",
+    "TextLane",
     "TokenAccount",
     "TokenPool",
 ]

@@ -5,6 +5,7 @@ store by `RunTimeMemory`)."""
 
 from core.modelscope.adaptive_polling import AdaptivePolicy, AdaptiveSettings
 from core.modelscope.balance import Balance, BalanceReader
+from core.modelscope.chat import ChatClient, ChatMessage
 from core.modelscope.client import PROBE_TASK, ModelScopeClient, SubmittedTask
 from core.modelscope.http import ModelScopeHttp
 from core.modelscope.memory import RunTimeMemory
@@ -20,6 +21,8 @@ __all__ = [
     "Backoff",
     "Balance",
     "BalanceReader",
+    "ChatClient",
+    "ChatMessage",
     "FixedInterval",
     "ModelScopeClient",
     "ModelScopeHttp",
