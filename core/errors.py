@@ -432,6 +432,20 @@ class NothingDescribed(RequestRefused):
     key = "error.nothing_described"
 
 
+class RewriteUnusable(RequestRefused):
+    """A prompt a chat model rewrote (`what`: enhanced or translated) came back empty or broke
+    the chat's prompt filter: the model's doing, so nothing is charged."""
+
+    key = "error.rewrite_unusable"
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"the {what} prompt cannot be used")
+        self.what = what
+
+    def params(self) -> dict[str, object]:
+        return {"what": Term(self.what)}
+
+
 class TextInterrupted(RequestRefused):
     """The bot restarted while a chat call was under way: refunded, to be asked again."""
 

@@ -19,6 +19,9 @@ from core.errors import (
     OfferGone,
     RequestRefused,
     Restarting,
+    RewriteUnusable,
+    TextRefused,
+    UpstreamError,
 )
 from core.execution.health import alternative_model
 from core.execution.runner import JobRunner
@@ -124,8 +127,9 @@ class GenerationService:
         self, request: GenerationRequest, params: GenerationParams, typed: str | None = None
     ) -> Receipt:
         """Queue checked `params`, first put into English for a model that prefers it (the
-        caption shows the prompt as `typed` too)."""
-        translated = await self._desk.in_english(request, params)
+        caption shows the prompt as `typed` too); when the translation fails on ModelScope's
+        side, the prompt goes as typed rather than the request failing."""
+        translated = await self._translated(request, params)
         if translated is not None:
             typed, params = params.prompt, dataclasses.replace(params, prompt=translated.texts[0])
         try:
@@ -316,6 +320,15 @@ class GenerationService:
             self.positions.estimate(places[0], running, jobs[0]),
             tuple(places),
         )
+
+    async def _translated(self, request: GenerationRequest, params: GenerationParams) -> Job | None:
+        try:
+            return await self._desk.in_english(request, params)
+        except TextRefused:
+            raise  # the user's content: said, and charged
+        except (UpstreamError, RewriteUnusable) as error:
+            log.warning("the prompt goes as typed: its translation failed (%s)", error)
+            return None
 
     async def _own_job(self, user: str, job_id: str) -> Job:
         job = await self._store.get(job_id)

@@ -24,6 +24,7 @@ from core.errors import (
     JobNotFound,
     NothingDescribed,
     PromptBlocked,
+    RewriteUnusable,
     TextInterrupted,
     TextOff,
     TextRefused,
@@ -162,7 +163,7 @@ class PromptDesk:
         refunded (the model's doing, not the user's)."""
         asked = await self._asking(job, asking)
         if not asked.texts or not await self._allowed(request, asked.texts[0]):
-            raise await self._end(job, PromptBlocked(made))
+            raise await self._end(job, RewriteUnusable(made))
         return await self._done(job, asked.token, asked.texts, ())
 
     def _new_job(self, request: GenerationRequest, kind: JobKind, params: GenerationParams) -> Job:

@@ -27,7 +27,7 @@ from core.secret import Sealer
 from core.service.core import Core
 from core.stores.backends import Backend
 from core.stores.redis import RedisJobQueue, RedisStore
-from tests.conftest import TOKEN, make_engine
+from tests.conftest import TOKEN, chat_client, make_engine
 from tests.core.harness import member_engines
 
 POLICY = Policy(limits=QuotaLimits(user_daily=None, global_daily=None, max_waiting=10))
@@ -79,6 +79,7 @@ async def shared_core(
             progress_every=0.0,
             sealer=sealer,
             member_engines=member_engines(sim, session, out, run_times) if sealer else None,
+            chat_clients={"token#1": chat_client(sim, session, TOKEN)},
         )
         running = asyncio.create_task(core.run())
         try:

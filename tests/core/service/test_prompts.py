@@ -19,6 +19,7 @@ from core.errors import (
     JobNotFound,
     NothingDescribed,
     QuotaExceeded,
+    RewriteUnusable,
     ServerError,
     TextOff,
     TextRefused,
@@ -32,6 +33,7 @@ from core.jobs.views import Receipt
 from core.service.prompts import PromptSettings
 from tests.conftest import OTHER_TOKEN, TOKEN, until
 from tests.core.harness import Harness, request, running_core
+from tests.core.scheduling.test_shared_core import ask, shared_core
 
 VISION = PromptSettings().vision_model
 CHAT = PromptSettings().chat_model
@@ -314,3 +316,45 @@ async def test_without_a_model_the_feature_is_off_in_words(
         (job,) = (await h.core.service.submit(asked)).jobs  # no translation: as typed
         assert job.params.prompt == "一只猫" and simulator.chat.calls == []
         assert await spent(h) == 1.0
+
+
+async def test_a_translation_that_fails_upstream_lets_the_prompt_go_as_typed(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        simulator.faults.add(Fault("chat", "status", status=503, times=10))
+        (job,) = (await h.core.service.submit(request(prompt="一只猫", model=FLUX))).jobs
+        assert (job.params.prompt, job.typed_prompt) == ("一只猫", None)
+        translation = next(
+            j for j in await h.core.store.history("tg:1", 5) if j.kind is JobKind.TRANSLATE
+        )
+        assert translation.quota_state is QuotaState.REFUNDED
+        await h.finals(1)
+        assert await spent(h) == 1.0  # the image only
+
+
+async def test_an_enhanced_prompt_the_filter_blocks_is_refused_in_words_uncharged(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        await h.core.rules.edit_filter("tg:-100", "word", "cinematic")
+        asked = request(prompt="a fox", model=QWEN)
+        with pytest.raises(RewriteUnusable) as refused:
+            await h.core.service.prompts.imagine(type(asked)(**{**asked.__dict__, "enhance": True}))
+        assert refused.value.key == "error.rewrite_unusable"
+        assert await spent(h) == 0.0 and simulator.stats.submits == 0
+
+
+async def test_over_redis_a_describe_is_charged_in_the_shared_quota(
+    redis_url: str, redis_prefix: str, tmp_path: Path
+) -> None:
+    async with (
+        Simulator(frozenset({TOKEN})) as sim,
+        shared_core(sim, redis_url, redis_prefix, "gw", True, tmp_path) as (core, _),
+    ):
+        job = await core.service.prompts.describe(ask("7", ""), photo())
+        assert job.state is JobState.DONE and len(job.texts) == 4
+        again = await core.service.prompts.answer(job.id)
+        assert again.texts == job.texts  # read back from Redis, for its buttons
+        usage = await core.store.usage("mem:7", job.chat, job.day)
+        assert usage.user == 0.5
