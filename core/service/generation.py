@@ -124,16 +124,24 @@ class GenerationService:
         return validate(await self._rules.with_defaults(request), self.catalog, self._rng)
 
     async def draw(
-        self, request: GenerationRequest, params: GenerationParams, typed: str | None = None
+        self,
+        request: GenerationRequest,
+        params: GenerationParams,
+        typed: str | None = None,
+        *,
+        follows: bool = False,
     ) -> Receipt:
         """Queue checked `params`, first put into English for a model that prefers it (the
         caption shows the prompt as `typed` too); when the translation fails on ModelScope's
-        side, the prompt goes as typed rather than the request failing."""
+        side, the prompt goes as typed rather than the request failing. `follows`: the
+        request's first step (an enhanced prompt) already passed the cooldown, as a
+        translation does: the image is not held by it."""
         translated = await self._translated(request, params)
         if translated is not None:
             typed, params = params.prompt, dataclasses.replace(params, prompt=translated.texts[0])
         try:
-            return await self._accept(request, params, typed)
+            follows = follows or translated is not None
+            return await self._accept(request, params, typed, follows=follows)
         except ModelUnavailable as refused:  # kept, for a button to ask again with the other
             if refused.alternative is not None:
                 refused.offer = await self._offers.keep(request, refused.alternative)
@@ -291,7 +299,12 @@ class GenerationService:
         raise ModelUnavailable(params.model, minutes, instead)
 
     async def _accept(
-        self, request: GenerationRequest, params: GenerationParams, typed: str | None = None
+        self,
+        request: GenerationRequest,
+        params: GenerationParams,
+        typed: str | None = None,
+        *,
+        follows: bool = False,
     ) -> Receipt:
         if self._draining:
             raise Restarting("the bot is restarting")
@@ -306,6 +319,8 @@ class GenerationService:
         limits = await self._rules.limits(request.chat)
         cost = sum(job.cost for job in jobs)
         admission = admission_for(request, cost, limits, self._policy, now, own)
+        if follows:  # its first step passed the cooldown a moment ago
+            admission = dataclasses.replace(admission, cooldown_seconds=0.0)
         await self._store.add_jobs(jobs, admission)
         places = [await self._scheduler.position(job.id) or 0 for job in jobs]
         running = await self._scheduler.running_count()

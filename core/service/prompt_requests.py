@@ -59,7 +59,7 @@ class PromptRequests:
             if self._desk.settings.confirm_enhance:
                 return enhanced
             chosen = dataclasses.replace(params, prompt=enhanced.texts[0])
-            return await self._service.draw(request, chosen, typed=params.prompt)
+            return await self._service.draw(request, chosen, typed=params.prompt, follows=True)
         except (RequestRefused, InvalidParameter) as refusal:
             REQUESTS_REFUSED.labels(error_kind(refusal.key)).inc()
             raise
@@ -107,4 +107,4 @@ class PromptRequests:
         request = request_from(job, reply_target, prompt, count=job.batch_size)
         await self._rules.check(request)
         params = dataclasses.replace(job.params, prompt=prompt)
-        return await self._service.draw(request, params, typed=typed)
+        return await self._service.draw(request, params, typed=typed, follows=True)

@@ -15,6 +15,7 @@ from PIL import Image
 from bot.simulator import Fault, Simulator
 from core.errors import (
     BadRequest,
+    CooldownActive,
     InvalidParameter,
     JobNotFound,
     NothingDescribed,
@@ -358,3 +359,24 @@ async def test_over_redis_a_describe_is_charged_in_the_shared_quota(
         assert again.texts == job.texts  # read back from Redis, for its buttons
         usage = await core.store.usage("mem:7", job.chat, job.day)
         assert usage.user == 0.5
+
+
+async def test_the_cooldown_holds_requests_not_the_steps_of_one(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    slow = Policy(limits=QuotaLimits(cooldown_seconds=600))
+    async with running_core(simulator, session, tmp_path, slow) as h:
+        service = h.core.service
+        (drawn,) = (await service.submit(request(prompt="一只猫", model=FLUX))).jobs
+        assert drawn.params.prompt == "a cat"  # translated, then drawn: one request
+        with pytest.raises(CooldownActive):
+            await service.submit(request(prompt="a dog"))  # the next request waits
+    async with running_core(simulator, session, tmp_path, slow) as h:
+        asked = request(prompt="a fox", model=QWEN)
+        enhanced = await h.core.service.prompts.imagine(
+            type(asked)(**{**asked.__dict__, "enhance": True})
+        )
+        assert isinstance(enhanced, Job)
+        await h.core.service.prompts.draw_enhanced("tg:1", enhanced.id, "r-1")  # not held
+        with pytest.raises(CooldownActive):
+            await h.core.service.prompts.describe(request(prompt=""), photo())
