@@ -10,20 +10,13 @@ import random
 from core.clock import Clock
 from core.delivery.notifiers import PlatformNotifiers
 from core.errors import (
-    ImagineError,
     InvalidParameter,
     JobNotFound,
     ModelUnavailable,
     NotAllowed,
-    NoWorkingToken,
     OfferGone,
     RequestRefused,
-    Restarting,
-    RewriteUnusable,
-    TextRefused,
-    UpstreamError,
 )
-from core.execution.health import alternative_model
 from core.execution.runner import JobRunner
 from core.jobs.events import EventKind, JobEvent
 from core.jobs.job import GenerationRequest, Job, JobKind
@@ -34,9 +27,10 @@ from core.requests.catalog import Catalog
 from core.requests.params import GenerationParams
 from core.requests.validation import SEED_MAX, check_prompt, validate
 from core.scheduling.scheduler import Scheduler
-from core.service._intake import admission_for, new_jobs, request_from
+from core.service._intake import request_from
 from core.service._worded import worded
 from core.service.access import Access, Actor
+from core.service.admissions import Admissions
 from core.service.balances import BalanceWatch
 from core.service.members import MemberTokens
 from core.service.offers import Offers
@@ -80,7 +74,6 @@ class GenerationService:
     ) -> None:
         self.catalog = catalog
         self.members = members  # a member's own ModelScope token
-        self._desk = prompts
         # The chat calls (describe, enhance) and what their buttons draw: public.
         self.prompts = PromptRequests(prompts, self, rules, access)
         self._offers = Offers(store, clock)
@@ -93,15 +86,27 @@ class GenerationService:
         self._access = access
         self._clock = clock
         self._rng = random.Random()
-        self._draining = False
         self.positions = positions
-        self._watch = watch
+        self._admissions = Admissions(
+            store=store,
+            catalog=catalog,
+            scheduler=scheduler,
+            runner=runner,
+            notifiers=notifiers,
+            policy=policy,
+            rules=rules,
+            clock=clock,
+            positions=positions,
+            watch=watch,
+            members=members,
+            prompts=prompts,
+        )
         self._balances = balances
 
     @property
     def draining(self) -> bool:
         """True once the bot stops: new requests are refused."""
-        return self._draining
+        return self._admissions.draining
 
     @worded
     async def submit(self, request: GenerationRequest) -> Receipt:
@@ -131,24 +136,13 @@ class GenerationService:
         *,
         follows: bool = False,
     ) -> Receipt:
-        """Queue checked `params`, first put into English for a model that prefers it (the
-        caption shows the prompt as `typed` too); when the translation fails on ModelScope's
-        side, the prompt goes as typed rather than the request failing. `follows`: the
-        request's first step (an enhanced prompt) already passed the cooldown, as a
-        translation does: the image is not held by it."""
-        translated = await self._translated(request, params)
-        if translated is not None:
-            typed, params = params.prompt, dataclasses.replace(params, prompt=translated.texts[0])
+        """Queue checked `params` (see `Admissions.draw`); a model ModelScope is failing is
+        refused with one that works, the request kept for a button to ask again with it."""
         try:
-            follows = follows or translated is not None
-            return await self._accept(request, params, typed, follows=follows)
-        except ModelUnavailable as refused:  # kept, for a button to ask again with the other
+            return await self._admissions.draw(request, params, typed, follows=follows)
+        except ModelUnavailable as refused:
             if refused.alternative is not None:
                 refused.offer = await self._offers.keep(request, refused.alternative)
-            raise
-        except ImagineError:
-            if translated is not None:  # nothing was drawn: the translation is not charged
-                await self._desk.refund(translated)
             raise
 
     @worded
@@ -180,7 +174,8 @@ class GenerationService:
         await self._rules.check(request)
         seed = self._rng.randint(0, SEED_MAX)
         params = dataclasses.replace(job.params, prompt=new_prompt, seed=seed)
-        return await self._accept(request, params, job.typed_prompt if prompt is None else None)
+        typed = job.typed_prompt if prompt is None else None
+        return await self._admissions.accept(request, params, typed)
 
     @worded
     async def rerollable(self, user: str, job_id: str) -> Job:
@@ -276,7 +271,7 @@ class GenerationService:
     async def drain(self) -> int:
         """Refuse new requests from now on and tell every waiting job's user that the bot
         restarts (their jobs stay in line); answers how many were told."""
-        self._draining = True
+        self._admissions.draining = True
         waiting = await self._scheduler.stranded()
         for job in waiting:
             await self._notifiers.send_quietly(JobEvent(EventKind.RESTARTING, job))
@@ -287,63 +282,6 @@ class GenerationService:
     def failing_models(self) -> frozenset[str]:
         """The models ModelScope is failing now (for /models)."""
         return frozenset(self._runner.health.failing())
-
-    def _check_model(self, params: GenerationParams) -> None:
-        """A model ModelScope is failing now is refused in words, with one that works
-        instead; never switched without the user's say."""
-        health = self._runner.health
-        minutes = health.minutes_left(params.model)
-        if minutes is None:
-            return
-        instead = alternative_model(self.catalog, params, health.failing())
-        raise ModelUnavailable(params.model, minutes, instead)
-
-    async def _accept(
-        self,
-        request: GenerationRequest,
-        params: GenerationParams,
-        typed: str | None = None,
-        *,
-        follows: bool = False,
-    ) -> Receipt:
-        if self._draining:
-            raise Restarting("the bot is restarting")
-        own = self.members.pays_for(request.user)
-        if self._watch.blocked and not own:
-            raise NoWorkingToken("no ModelScope token works")
-        self._check_model(params)
-        now = self._clock.now()
-        jobs = new_jobs(request, params, self.catalog, self._policy, now, own)
-        if typed is not None and typed != params.prompt:
-            jobs = [dataclasses.replace(job, typed_prompt=typed) for job in jobs]
-        limits = await self._rules.limits(request.chat)
-        cost = sum(job.cost for job in jobs)
-        admission = admission_for(request, cost, limits, self._policy, now, own)
-        if follows:  # its first step passed the cooldown a moment ago
-            admission = dataclasses.replace(admission, cooldown_seconds=0.0)
-        await self._store.add_jobs(jobs, admission)
-        places = [await self._scheduler.position(job.id) or 0 for job in jobs]
-        running = await self._scheduler.running_count()
-        self.positions.told(jobs[0].batch_id, places[0])
-        for job, place in zip(jobs, places, strict=True):
-            wait = self.positions.estimate(place, running, job)
-            queued = JobEvent(EventKind.QUEUED, job, position=place, estimate=wait)
-            await self._notifiers.send_quietly(queued)
-        return Receipt(
-            tuple(jobs),
-            places[0],
-            self.positions.estimate(places[0], running, jobs[0]),
-            tuple(places),
-        )
-
-    async def _translated(self, request: GenerationRequest, params: GenerationParams) -> Job | None:
-        try:
-            return await self._desk.in_english(request, params)
-        except TextRefused:
-            raise  # the user's content: said, and charged
-        except (UpstreamError, RewriteUnusable) as error:
-            log.warning("the prompt goes as typed: its translation failed (%s)", error)
-            return None
 
     async def _own_job(self, user: str, job_id: str) -> Job:
         job = await self._store.get(job_id)
