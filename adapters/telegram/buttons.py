@@ -184,9 +184,8 @@ class Buttons:
 
     async def _set_enhance(self, update: Update, query: CallbackQuery, value: str) -> str:
         change = await self._service.set_defaults(user_key(update), enhance=value)
-        locale = locale_of(update)
-        word = self._t.text(locale, f"settings.enhance_{value}")
-        return settings_saved_text(self._t, locale, "enhance", word, change)
+        saved = "on" if change.saved.get("enhance") == "on" else "off"
+        return self._t.text(locale_of(update), f"settings.enhance_saved_{saved}")
 
 
 def _pressed_request(update: Update, query: CallbackQuery, target: str) -> GenerationRequest:

@@ -152,7 +152,7 @@ async def test_settings_turn_enhancing_on_for_every_prompt(
         assert switch["text"] == "Enhance my prompts: off"
         world.send(world.api.press(ALICE, ALICE, switch["callback_data"], 1))
         saved = await world.api.wait_for("answerCallbackQuery")
-        assert saved[0].params["text"] == "Saved: your default prompt enhancing is now on."
+        assert saved[0].params["text"].startswith("Saved: from now on your prompts are enhanced")
         world.imagine("/imagine a quiet harbour")
         await world.api.wait_text("editMessageText", "Enhanced: a quiet harbour")
         (job,) = await world.core.store.history(f"telegram:{ALICE}", 5)
