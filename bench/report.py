@@ -187,6 +187,28 @@ def fairness_section(r: dict[str, Any]) -> list[str]:
         "",
         f"Light users wait {r['light_wait_fair_vs_fifo']}x as long as under FIFO.",
         "",
+        *_chat_fairness(r),
+    ]
+
+
+def _chat_fairness(r: dict[str, Any]) -> list[str]:
+    chat = r.get("chat")
+    if chat is None:  # a run from before chat calls
+        return []
+    ours, fifo = chat["fair_lane"], chat["fifo"]
+    return [
+        "Chat calls (describe, enhance): one user's 20 calls, then 5 users' one each, on one "
+        f"token's chat slot (answers of {r['config'].get('answer_seconds', '?')} s).",
+        "",
+        "| lane | light users' mean wait | heavy user's mean wait | light / heavy |",
+        "|---|---|---|---|",
+        f"| fair lane | {ours['light_mean_wait_s']} s | {ours['heavy_mean_wait_s']} s "
+        f"| {ours['light_vs_heavy']} |",
+        f"| FIFO | {fifo['light_mean_wait_s']} s | {fifo['heavy_mean_wait_s']} s "
+        f"| {fifo['light_vs_heavy']} |",
+        "",
+        f"Light users wait {chat['light_wait_fair_vs_fifo']}x as long as under FIFO.",
+        "",
     ]
 
 

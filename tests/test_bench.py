@@ -39,6 +39,8 @@ async def test_every_benchmark_runs_and_reports(tmp_path: Path) -> None:
     fairness = results["fairness"]
     # Behaviour, not timing: under FIFO the ten light users queue behind all 50 heavy jobs.
     assert fairness["fair_queue"]["light_vs_heavy"] < 1 < fairness["fifo"]["light_vs_heavy"]
+    chat = fairness["chat"]  # the same for chat calls: the lane serves the light users first
+    assert chat["fair_lane"]["light_vs_heavy"] < 1 < chat["fifo"]["light_vs_heavy"]
     for series in ("instant", "io_bound"):
         scale = results["scale_out"][series]
         assert set(scale) == {"1", "2"} and scale["1"]["vs_one_worker"] == 1.0
