@@ -12,7 +12,8 @@ from PIL import Image
 
 from bot.simulator import Simulator
 from core.jobs import JobKind
-from tests.adapters.discord.harness import discord_world, private_reply, result_of
+from tests.adapters.discord.fake_discord import FakeDiscord
+from tests.adapters.discord.harness import BOT_TOKEN, discord_world, private_reply, result_of
 from tests.adapters.discord.payloads import ALICE, BOB, options
 from tests.adapters.discord.test_buttons import button
 
@@ -110,3 +111,22 @@ async def test_settings_switch_enhancing_on(simulator: Simulator, session, tmp_p
         await answered(world, drawn, "Enhanced: a kite")
         (job,) = await world.core.store.history(f"discord:{ALICE}", 5)
         assert (job.kind, simulator.stats.submits) == (JobKind.ENHANCE, 0)
+
+
+async def test_an_enhanced_prompts_buttons_work_after_a_restart(
+    simulator: Simulator, session, tmp_path: Path
+) -> None:
+    fake, db = FakeDiscord(BOT_TOKEN), tmp_path / "imagine.db"
+    await fake.start()
+    try:
+        async with discord_world(simulator, session, tmp_path, fake=fake, db=db) as world:
+            given = options(prompt="a glass bird", model="qwen", enhance=True)
+            sent = await fake.command("imagine", options=given)
+            shown = await answered(world, sent, "Enhanced: a glass bird")
+        async with discord_world(simulator, session, tmp_path, fake=fake, db=db) as world:
+            generated = await fake.click(shown, button(shown, "✅ Generate"))
+            await result_of(world, generated)
+            (task,) = simulator.tasks.values()
+            assert task.body["prompt"].startswith("a glass bird, intricate detail")
+    finally:
+        await fake.stop()
