@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.clock import Clock
@@ -17,7 +17,7 @@ from core.execution.runner import JobRunner
 from core.execution.text_lane import TextLane
 from core.execution.tokens import TokenAccount, TokenPool
 from core.jobs.events import Notifier
-from core.jobs.job import JobKind
+from core.jobs.job import Job, JobKind
 from core.jobs.policy import Policy
 from core.modelscope.balance import BalanceReader
 from core.modelscope.chat import ChatClient
@@ -62,6 +62,9 @@ class Core:
     balances: BalanceWatch  # each token's Magicubes
     members: MemberTokens  # members' own tokens, kept in step with the store
     prompts: PromptDesk  # the chat calls (describe, enhance, translate)
+    # Chat calls a restart found unfinished, ended once no other process can be making them.
+    _ending: set[asyncio.Task[None]] = field(default_factory=set)
+    _started_at: float = 0.0  # when `run` began
 
     @classmethod
     def build(
@@ -204,6 +207,7 @@ class Core:
     async def run(self, purge_every: float = 3600.0) -> None:
         """Resume unfinished jobs, then run the queue until cancelled; old jobs are purged
         every `purge_every` seconds."""
+        self._started_at = self.clock.now().timestamp()  # chat calls since then are ours, live
         await self.purge_old()  # before anything runs: a job ending now is kept
         await self.memory.sync()  # the first task is timed from what earlier runs learned
         await self._join_members()  # before the queue runs: their jobs wait for their tokens
@@ -221,9 +225,9 @@ class Core:
                 await self.clock.sleep(purge_every)
                 await self.purge_old()
         finally:
-            for task in (scheduler, *watching):
+            for task in (scheduler, *watching, *self._ending):
                 task.cancel()
-            await asyncio.gather(scheduler, *watching, return_exceptions=True)
+            await asyncio.gather(scheduler, *watching, *self._ending, return_exceptions=True)
 
     async def _join_members(self) -> None:
         try:
@@ -235,12 +239,23 @@ class Core:
         """Pick up every unfinished job after a start: queue, resume or deliver each."""
         jobs = await self.store.unfinished()
         images = [job for job in jobs if job.kind is JobKind.IMAGE]
+        started = self._started_at or self.clock.now().timestamp()
         for job in jobs:
-            if job.kind is not JobKind.IMAGE:  # a chat call cut short: told, refunded
-                await self.prompts.interrupted(job)
+            # A chat call begun before this start was cut short: told, refunded. One begun
+            # since is this process's own, under way (requests are taken while it starts).
+            if job.kind is not JobKind.IMAGE and job.created_at < started:
+                await self._end_interrupted(job)
         await self.scheduler.recover(images)
         log.info("recovered %d unfinished jobs", len(jobs))
         return len(jobs)
+
+    async def _end_interrupted(self, job: Job) -> None:
+        if not self.backend.shared:  # this process made it: it is over
+            await self.prompts.interrupted(job)
+            return
+        ending = asyncio.create_task(self.prompts.interrupted(job, others_may_run_it=True))
+        self._ending.add(ending)
+        ending.add_done_callback(self._ending.discard)
 
     async def purge_old(self) -> int:
         """Delete finished jobs and their images past the retention period."""

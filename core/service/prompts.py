@@ -44,6 +44,10 @@ from core.terms import to_plain
 
 log = logging.getLogger("imagine.prompts")
 
+# A chat call that began this long ago has ended, whatever happened to the process making it
+# (its timeout, MODELSCOPE_CHAT_TIMEOUT of at most 600 s, times its tries, and backoffs).
+CALL_DEADLINE_SECONDS = 2 * 3600.0
+
 
 @dataclass(frozen=True)
 class PromptSettings:
@@ -128,11 +132,17 @@ class PromptDesk:
         if job.quota_state is QuotaState.COMMITTED:
             await self._store.save(dataclasses.replace(job, quota_state=QuotaState.REFUNDED))
 
-    async def interrupted(self, job: Job) -> None:
-        """A text job a restart cut short: ended refunded, and its user told."""
-        await self._end(job, TextInterrupted("the bot restarted"))
-        ended = await self._store.get(job.id) or job
-        await self._notifiers.send_quietly(JobEvent(EventKind.FAILED, ended))
+    async def interrupted(self, job: Job, others_may_run_it: bool = False) -> None:
+        """A text job a restart found unfinished: ended refunded, and its user told. When
+        another process may be making that call (on Redis, a gateway's call while a worker
+        restarts), only once no call could still be under way (`CALL_DEADLINE_SECONDS` after
+        it began), and only if it is still unfinished then."""
+        if others_may_run_it:
+            began = job.transitions.get(JobState.SUBMITTING.value, job.created_at)
+            await self._clock.sleep(max(0.0, began + CALL_DEADLINE_SECONDS - self._now()))
+        if await self._close(job, TextInterrupted("the bot restarted"), only_if_unfinished=True):
+            ended = await self._store.get(job.id) or job
+            await self._notifiers.send_quietly(JobEvent(EventKind.FAILED, ended))
 
     # --- one charged call ---------------------------------------------------------------
 
@@ -204,7 +214,13 @@ class PromptDesk:
     async def _end(self, job: Job, error: ImagineError) -> ImagineError:
         """End `job` failed with `error` (answered, to be raised): charged only if the
         content was refused."""
-        now = self._clock.now().timestamp()
+        await self._close(job, error)
+        return error
+
+    async def _close(self, job: Job, error: ImagineError, only_if_unfinished: bool = False) -> bool:
+        """Write `job` failed with `error`; `only_if_unfinished`: unless its call ended
+        meanwhile. Whether it was written."""
+        now = self._now()
         quota = job.quota_state
         if quota is QuotaState.RESERVED:
             quota = QuotaState.COMMITTED if isinstance(error, TextRefused) else QuotaState.REFUNDED
@@ -217,8 +233,11 @@ class PromptDesk:
             error_params=params,
             delivered_at=now,
         )
-        await self._store.save(ended)
-        return error
+        expected = (JobState.SUBMITTING,) if only_if_unfinished else ()
+        return await self._store.save(ended, expected)
+
+    def _now(self) -> float:
+        return self._clock.now().timestamp()
 
     async def _allowed(self, request: GenerationRequest, prompt: str) -> bool:
         """Whether a prompt a model wrote passes the chat's prompt filter."""

@@ -380,3 +380,45 @@ async def test_the_cooldown_holds_requests_not_the_steps_of_one(
         await h.core.service.prompts.draw_enhanced("tg:1", enhanced.id, "r-1")  # not held
         with pytest.raises(CooldownActive):
             await h.core.service.prompts.describe(request(prompt=""), photo())
+
+
+async def test_over_redis_a_restart_ends_only_the_calls_no_process_is_making(
+    redis_url: str, redis_prefix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("core.service.prompts.CALL_DEADLINE_SECONDS", 3.0)
+    async with (
+        Simulator(frozenset({TOKEN})) as sim,
+        shared_core(sim, redis_url, redis_prefix, "gw", False, tmp_path / "g") as (gateway, _),
+    ):
+        sim.chat.answer_seconds = 1.0
+        describe = gateway.service.prompts.describe
+        cut = asyncio.create_task(describe(ask("7", ""), photo()))
+        running = asyncio.create_task(describe(ask("8", ""), photo()))
+        await until(lambda: sim.chat.in_flight[TOKEN] == 2)
+        cut.cancel()  # its process died mid-call: the row says it was under way
+        await asyncio.gather(cut, return_exceptions=True)
+        async with shared_core(sim, redis_url, redis_prefix, "w", True, tmp_path / "w") as (
+            worker,
+            told,
+        ):
+            made = await running  # the gateway's call ends well, the worker restarted meanwhile
+            async with asyncio.timeout(10):
+                await told.wait_for(1, (EventKind.FAILED,))
+            (gone,) = [j for j in await worker.store.history("mem:7", 5)]
+            assert (gone.state, gone.error_key) == (JobState.FAILED, "error.text_interrupted")
+            assert gone.quota_state is QuotaState.REFUNDED
+            kept = await worker.store.get(made.id)
+            assert kept is not None and kept.state is JobState.DONE  # never taken for dead
+
+
+async def test_a_start_leaves_the_calls_made_since_it_began_alone(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    simulator.chat.answer_seconds = 0.5
+    async with running_core(simulator, session, tmp_path) as h:
+        asking = asyncio.create_task(h.core.service.prompts.describe(request(prompt=""), photo()))
+        await until(lambda: simulator.chat.in_flight[TOKEN] > 0)
+        await h.core.recover()  # what a start does, perhaps after the bot took this request
+        job = await asking
+        assert (await h.job(job.id)).state is JobState.DONE
+        assert EventKind.FAILED not in h.notifier.kinds(job.id)
