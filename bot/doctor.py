@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import aiohttp
 
 from bot.composition import open_store_backend
-from bot.config import EngineConfig, build_balance_readers, build_engines
+from bot.config import EngineConfig, build_balance_readers, build_chat_clients, build_engines
 from bot.settings import Settings
 from bot.startup import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, settings_or_explain
 from core.clock import SystemClock
@@ -26,6 +26,7 @@ from core.errors import (
 )
 from core.images import ImageWorkers
 from core.modelscope import PROBE_TASK, RunTimes
+from core.terms import Term
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ async def doctor(args: argparse.Namespace) -> int:
         findings.append(await _store(settings))
         findings += await _modelscope(settings, session)
         findings += await _balances(settings, session)
+        findings += await _chat_models(settings, session)
         checks: list[Callable[[], Awaitable[Finding]]] = []
         if settings.telegram_bot_token is not None:
             checks.append(lambda: _telegram(settings))
@@ -121,6 +123,30 @@ async def _balances(settings: Settings, session: aiohttp.ClientSession) -> list[
         shown = {name: f"{amount:g}" for name, amount in amounts.items()}
         findings.append(Finding(True, "doctor.balance", {"token": label, **shown}))
     return findings
+
+
+async def _chat_models(settings: Settings, session: aiohttp.ClientSession) -> list[Finding]:
+    """Whether ModelScope serves the chat models the settings name (its list changes)."""
+    wanted = [
+        ("MODELSCOPE_CHAT_MODEL", settings.modelscope_chat_model.strip(), Term("use_enhance")),
+        ("MODELSCOPE_VISION_MODEL", settings.modelscope_vision_model.strip(), Term("use_describe")),
+    ]
+    clients = build_chat_clients(EngineConfig.from_settings(settings), session)
+    if not clients or not any(model for _, model, _ in wanted):
+        return []
+    try:
+        served = await next(iter(clients.values())).served()
+    except UpstreamError as error:
+        return [Finding(True, "doctor.chat_models_unknown", {"error": error.message})]
+    return [
+        Finding(
+            model in served,
+            "doctor.chat_model_ok" if model in served else "doctor.chat_model_missing",
+            {"setting": name, "model": model, "use": use},
+        )
+        for name, model, use in wanted
+        if model
+    ]
 
 
 async def _telegram(settings: Settings) -> Finding:

@@ -102,6 +102,13 @@ class ChatSim:
         return web.json_response(_completion(call))
 
 
+def model_list(models: dict[str, bool], image_models: list[str]) -> web.Response:
+    """`GET v1/models`: every model served, in OpenAI's list shape (no login needed)."""
+    ids = [*models, *image_models]
+    data = [{"id": model, "object": "model", "owned_by": "system"} for model in ids]
+    return web.json_response({"object": "list", "data": data})
+
+
 def answer_for(call: ChatCall, body: dict[str, Any]) -> str:
     """What the model says, by the instruction's words."""
     instruction = call.system.lower()

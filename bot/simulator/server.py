@@ -29,7 +29,7 @@ from bot.simulator.answers import (
     request_id,
 )
 from bot.simulator.balances import Wallets
-from bot.simulator.chat import ChatSim
+from bot.simulator.chat import ChatSim, model_list
 from bot.simulator.faults import Fault, FaultPlan, Target
 from bot.simulator.render import render_png
 from bot.simulator.rules import check_submit, model_rules
@@ -132,6 +132,7 @@ class Simulator:
         app.router.add_post("/v1/images/generations", self._submit)
         app.router.add_get("/v1/tasks/{task_id}", self._poll)
         app.router.add_post("/v1/chat/completions", self.chat.complete)
+        app.router.add_get("/v1/models", self._models)
         app.router.add_get("/openapi/v1/magicubes/balance", self._balance)
         app.router.add_get("/_sim/images/{name}", self._image)
         app.router.add_post("/_sim/faults", self._add_faults)
@@ -223,6 +224,9 @@ class Simulator:
             return error(404, "task not found")
         task.polls += 1
         return web.json_response(self._task_answer(task, request))
+
+    async def _models(self, request: web.Request) -> web.StreamResponse:
+        return model_list(self.chat.models, list(self.models))
 
     async def _balance(self, request: web.Request) -> web.StreamResponse:
         token = await self._admit(request, "balance")

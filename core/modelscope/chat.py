@@ -17,6 +17,7 @@ from core.errors import BadRequest, TextRefused, TransportError
 from core.modelscope.http import ModelScopeHttp
 
 CHAT_PATH = "v1/chat/completions"
+MODELS_PATH = "v1/models"  # what the endpoint serves now; free, starts nothing
 REFUSAL_CLUES = ("data_inspection_failed", "inappropriate content", "content_filter")
 
 
@@ -65,6 +66,14 @@ class ChatClient:
                 raise TextRefused(refused.message, 400, refused.request_id) from None
             raise
         return _content(answer.data, answer.request_id)
+
+    async def served(self) -> frozenset[str]:
+        """The ids of the models the endpoint serves now (`GET v1/models`, OpenAI's list)."""
+        answer = await self._http.request("GET", MODELS_PATH, headers={}, operation="models")
+        listed = answer.data.get("data")
+        if not isinstance(listed, list):
+            raise TransportError("model list without data", maybe_delivered=True)
+        return frozenset(str(m["id"]) for m in listed if isinstance(m, dict) and m.get("id"))
 
 
 def _content(data: dict[str, Any], request_id: str) -> str:
