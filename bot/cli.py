@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from bot.composition import check_writable
 from bot.config import EngineConfig
 from bot.serve import add_enqueue, add_gateway, add_run, add_worker
-from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
+from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_in_language
 from core.delivery import load_translator
 from core.errors import ConfigurationError, ImagineError, InvalidParameter
 from core.requests import GenerationParams, load_catalog
@@ -108,16 +108,10 @@ async def _generate(args: argparse.Namespace) -> int:
     from bot.generate import Reporter, run_tasks, shared_run_times, simulated
     from bot.prompts_cli import rewritten
 
-    translator = load_translator()
-    try:
-        chosen_language(args.lang)
-    except InvalidParameter as error:
-        print(translator.error(None, error), file=sys.stderr)
-        return EXIT_USAGE
-    settings = settings_or_explain(args.lang, log_level="WARNING")
-    if settings is None:
-        return EXIT_CONFIG
-    locale = args.lang or settings.bot_default_locale
+    settings = settings_in_language(args.lang, log_level="WARNING")
+    if isinstance(settings, int):
+        return settings
+    translator, locale = load_translator(), args.lang or settings.bot_default_locale
     try:
         tasks = _tasks(args, settings)
     except (InvalidParameter, ConfigurationError) as error:
@@ -150,16 +144,10 @@ async def _describe(args: argparse.Namespace) -> int:
     from bot.generate import Reporter, simulated
     from bot.prompts_cli import describe_image, read_described_image
 
-    translator = load_translator()
-    try:
-        chosen_language(args.lang)
-    except InvalidParameter as error:
-        print(translator.error(None, error), file=sys.stderr)
-        return EXIT_USAGE
-    settings = settings_or_explain(args.lang, log_level="WARNING")
-    if settings is None:
-        return EXIT_CONFIG
-    reporter = Reporter(translator, args.lang or settings.bot_default_locale, 1)
+    settings = settings_in_language(args.lang, log_level="WARNING")
+    if isinstance(settings, int):
+        return settings
+    reporter = Reporter(load_translator(), args.lang or settings.bot_default_locale, 1)
     try:
         image = read_described_image(args.image)
     except ImagineError as error:

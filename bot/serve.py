@@ -20,9 +20,9 @@ from bot.composition import bot_from, start_adapters
 from bot.config import events_path
 from bot.roles import ENQUEUE, RUN, WORKER, Role, gateway
 from bot.settings import Settings
-from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, chosen_language, settings_or_explain
+from bot.startup import EXIT_CONFIG, EXIT_OK, EXIT_USAGE, settings_in_language, settings_or_explain
 from core.delivery import load_translator
-from core.errors import ConfigurationError, ImagineError, InvalidParameter
+from core.errors import ConfigurationError, ImagineError
 from core.jobs import GenerationRequest
 from core.requests import ParamsInput
 from core.service import Core
@@ -117,14 +117,9 @@ async def _start_health(
 
 async def enqueue(args: argparse.Namespace) -> int:
     """Queue a request through the service; `imagine-bot run` generates and reports it."""
-    try:
-        chosen_language(args.lang)
-    except InvalidParameter as error:
-        print(load_translator().error(None, error), file=sys.stderr)
-        return EXIT_USAGE
-    settings = settings_or_explain(args.lang)
-    if settings is None:
-        return EXIT_CONFIG
+    settings = settings_in_language(args.lang)
+    if isinstance(settings, int):
+        return settings
     params = ParamsInput(
         prompt=args.prompt,
         model=args.model,

@@ -33,3 +33,15 @@ def settings_or_explain(locale: str | None, log_level: str | None = None) -> Set
         return None
     setup_logging(log_level or settings.log_level, settings.log_format, settings.secret_values())
     return settings
+
+
+def settings_in_language(lang: str | None, log_level: str | None = None) -> Settings | int:
+    """For a command that takes `--lang`: its settings, or the exit code after saying why
+    not (EXIT_USAGE: a language the bot does not speak; EXIT_CONFIG: a wrong setting)."""
+    try:
+        chosen_language(lang)
+    except InvalidParameter as error:
+        print(load_translator().error(None, error), file=sys.stderr)
+        return EXIT_USAGE
+    settings = settings_or_explain(lang, log_level)
+    return EXIT_CONFIG if settings is None else settings
