@@ -5,6 +5,7 @@ is not the user's), its answer kept for the buttons under it, fair among users."
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
 from pathlib import Path
 
@@ -76,7 +77,7 @@ async def test_describe_in_chinese_shows_each_prompt_translated(
 ) -> None:
     async with running_core(simulator, session, tmp_path) as h:
         asked = request(prompt="")
-        zh = type(asked)(**{**asked.__dict__, "locale": "zh"})
+        zh = dataclasses.replace(asked, locale="zh")
         job = await h.core.service.prompts.describe(zh, photo())
         assert [t.removeprefix("（译）") for t in job.translations] == list(job.texts)
         assert [call.model for call in simulator.chat.calls] == [VISION, CHAT]
@@ -172,7 +173,7 @@ async def test_an_enhanced_prompt_is_shown_first_and_drawn_only_when_chosen(
     async with running_core(simulator, session, tmp_path) as h:
         prompts = h.core.service.prompts
         asked = request(prompt="a fox in the snow", count=2, model=QWEN)
-        enhanced = await prompts.imagine(type(asked)(**{**asked.__dict__, "enhance": True}))
+        enhanced = await prompts.imagine(dataclasses.replace(asked, enhance=True))
         assert isinstance(enhanced, Job) and enhanced.kind is JobKind.ENHANCE
         assert enhanced.texts[0].startswith("a fox in the snow, intricate detail")  # ** stripped
         assert "**" not in enhanced.texts[0]
@@ -313,7 +314,7 @@ async def test_without_a_model_the_feature_is_off_in_words(
             await prompts.describe(request(prompt=""), photo())
         asked = request(prompt="一只猫", model=FLUX)
         with pytest.raises(TextOff):
-            await prompts.imagine(type(asked)(**{**asked.__dict__, "enhance": True}))
+            await prompts.imagine(dataclasses.replace(asked, enhance=True))
         (job,) = (await h.core.service.submit(asked)).jobs  # no translation: as typed
         assert job.params.prompt == "一只猫" and simulator.chat.calls == []
         assert await spent(h) == 1.0
@@ -341,7 +342,7 @@ async def test_an_enhanced_prompt_the_filter_blocks_is_refused_in_words_uncharge
         await h.core.rules.edit_filter("tg:-100", "word", "cinematic")
         asked = request(prompt="a fox", model=QWEN)
         with pytest.raises(RewriteUnusable) as refused:
-            await h.core.service.prompts.imagine(type(asked)(**{**asked.__dict__, "enhance": True}))
+            await h.core.service.prompts.imagine(dataclasses.replace(asked, enhance=True))
         assert refused.value.key == "error.rewrite_unusable"
         assert await spent(h) == 0.0 and simulator.stats.submits == 0
 
@@ -373,9 +374,7 @@ async def test_the_cooldown_holds_requests_not_the_steps_of_one(
             await service.submit(request(prompt="a dog"))  # the next request waits
     async with running_core(simulator, session, tmp_path, slow) as h:
         asked = request(prompt="a fox", model=QWEN)
-        enhanced = await h.core.service.prompts.imagine(
-            type(asked)(**{**asked.__dict__, "enhance": True})
-        )
+        enhanced = await h.core.service.prompts.imagine(dataclasses.replace(asked, enhance=True))
         assert isinstance(enhanced, Job)
         await h.core.service.prompts.draw_enhanced("tg:1", enhanced.id, "r-1")  # not held
         with pytest.raises(CooldownActive):
