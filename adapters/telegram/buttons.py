@@ -9,18 +9,14 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from telegram import CallbackQuery, Message, Update
-from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes
 
-from adapters.telegram import PLATFORM
 from adapters.telegram.edits import PromptEdits
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
-from adapters.telegram.who import actor, locale_of, user_key
+from adapters.telegram.who import actor, locale_of, request_of, user_key
 from core.delivery import Action, Translator, details_text, parse_button, settings_saved_text
 from core.errors import ImagineError
-from core.jobs import GenerationRequest
-from core.requests import ParamsInput
 from core.service import GenerationService
 
 # What a press does; it answers the text shown to the presser alone ("" for none).
@@ -92,9 +88,7 @@ class Buttons:
         prompts = self._service.prompts
 
         def ask(target: str) -> Awaitable[object]:
-            return prompts.imagine_this(
-                _pressed_request(update, query, target), job_id, int(number)
-            )
+            return prompts.imagine_this(request_of(update, target), job_id, int(number))
 
         return await self._ask_again(update, query, ask)
 
@@ -186,18 +180,3 @@ class Buttons:
         change = await self._service.set_defaults(user_key(update), enhance=value)
         saved = "on" if change.saved.get("enhance") == "on" else "off"
         return self._t.text(locale_of(update), f"settings.enhance_saved_{saved}")
-
-
-def _pressed_request(update: Update, query: CallbackQuery, target: str) -> GenerationRequest:
-    """A request by the presser, in the chat of the pressed message (no prompt yet)."""
-    message = query.message
-    chat = message.chat if isinstance(message, Message) else None
-    return GenerationRequest(
-        platform=PLATFORM,
-        user_id=str(query.from_user.id),
-        chat_id=str(chat.id if chat else query.from_user.id),
-        reply_target=target,
-        params=ParamsInput(""),
-        is_group=chat is not None and chat.type != ChatType.PRIVATE,
-        locale=locale_of(update),
-    )

@@ -7,15 +7,14 @@ import logging
 import re
 
 from telegram import Message, Update
-from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from adapters.telegram import PLATFORM, keyboards
+from adapters.telegram import keyboards
 from adapters.telegram.options import parse_imagine
 from adapters.telegram.render import TelegramNotifier
 from adapters.telegram.target import ReplyTarget
-from adapters.telegram.who import chat_key, locale_of, message_of, user_id, user_key
+from adapters.telegram.who import chat_key, locale_of, message_of, request_of, user_key
 from core.delivery import (
     Translator,
     cancel_text,
@@ -28,8 +27,7 @@ from core.delivery import (
 )
 from core.errors import BadInputImage, ImagineError, InvalidParameter, TextOff
 from core.images import ImageWorkers
-from core.jobs import GenerationRequest, Job, JobKind
-from core.requests import ParamsInput
+from core.jobs import Job, JobKind
 from core.service import GenerationService
 
 log = logging.getLogger("imagine.telegram")
@@ -95,7 +93,7 @@ class Commands:
         target = ReplyTarget.answering(message, await self._status_reply(message, locale, working))
         params = dataclasses.replace(parsed.params, image_url=image)
         request = dataclasses.replace(
-            _request(update, target, params), count=parsed.count, enhance=parsed.enhance
+            request_of(update, target.encode(), params), count=parsed.count, enhance=parsed.enhance
         )
         try:
             answer = await self._service.prompts.imagine(request)
@@ -126,7 +124,7 @@ class Commands:
         status = await self._status_reply(message, locale, "describe.working")
         target = ReplyTarget.answering(message, status)
         try:
-            job = await self._service.prompts.describe(_request(update, target), image)
+            job = await self._service.prompts.describe(request_of(update, target.encode()), image)
         except ImagineError as error:
             await self._notifier.show_status(target, self._t.error(locale, error))
             return
@@ -208,22 +206,6 @@ class Commands:
             enhance = (self._t.text(locale, "settings.enhance", value=word), "off" if on else "on")
         keyboard = keyboards.settings_keyboard(models, list(PRESET_SIZES), enhance)
         await message_of(update).reply_text(text, reply_markup=keyboard)
-
-
-def _request(
-    update: Update, target: ReplyTarget, params: ParamsInput | None = None
-) -> GenerationRequest:
-    """A request by the update's sender, answered at `target` (no prompt yet: describe)."""
-    message = message_of(update)
-    return GenerationRequest(
-        platform=PLATFORM,
-        user_id=str(user_id(update)),
-        chat_id=str(message.chat_id),
-        reply_target=target.encode(),
-        params=params or ParamsInput(""),
-        is_group=message.chat.type != ChatType.PRIVATE,
-        locale=locale_of(update),
-    )
 
 
 def _arguments(message: Message) -> str:

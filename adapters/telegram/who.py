@@ -4,10 +4,11 @@ says of their rights in the chat (asked only when the core's rule needs it)."""
 from __future__ import annotations
 
 from telegram import Bot, Message, Update
-from telegram.constants import ChatMemberStatus
+from telegram.constants import ChatMemberStatus, ChatType
 
 from adapters.telegram import PLATFORM
-from core.jobs import actor_key
+from core.jobs import GenerationRequest, actor_key
+from core.requests import ParamsInput
 from core.service import Actor
 
 GROUP_ADMIN = (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
@@ -52,3 +53,18 @@ def actor(update: Update, bot: Bot) -> Actor:
         return member.status in GROUP_ADMIN
 
     return Actor(user_key(update), chat_key(update), chat_admin)
+
+
+def request_of(update: Update, target: str, params: ParamsInput | None = None) -> GenerationRequest:
+    """A request by the update's sender (who sent the command, or pressed the button), in its
+    chat, answered at `target` (no prompt yet: a describe, or a described prompt's button)."""
+    chat = update.effective_chat
+    return GenerationRequest(
+        platform=PLATFORM,
+        user_id=str(user_id(update)),
+        chat_id=str(chat_id(update)),
+        reply_target=target,
+        params=params or ParamsInput(""),
+        is_group=chat is not None and chat.type != ChatType.PRIVATE,
+        locale=locale_of(update),
+    )
