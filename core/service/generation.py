@@ -118,15 +118,18 @@ class GenerationService:
             raise
 
     async def _submit(self, request: GenerationRequest) -> Receipt:
-        return await self.draw(request, await self.checked(request))
+        params, _ = await self.checked(request)
+        return await self.draw(request, params)
 
-    async def checked(self, request: GenerationRequest) -> GenerationParams:
+    async def checked(self, request: GenerationRequest) -> tuple[GenerationParams, bool]:
         """The request's parameters, checked against the community's rules and the catalog,
-        with the user's defaults filled in: nothing is charged yet."""
+        with the user's defaults filled in, and whether its prompt is to be enhanced first
+        (the request's word, else the user's default): nothing is charged yet."""
         await self._rules.check(request)
         if not 1 <= request.count <= self._policy.max_count:
             raise InvalidParameter("count", request.count, f"1..{self._policy.max_count}")
-        return validate(await self._rules.with_defaults(request), self.catalog, self._rng)
+        filled = await self._rules.with_defaults(request)
+        return validate(filled.params, self.catalog, self._rng), bool(filled.enhance)
 
     async def draw(
         self,

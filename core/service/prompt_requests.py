@@ -48,13 +48,10 @@ class PromptRequests:
         """`submit`, or, when the request (else the user's default) asks for its prompt to be
         enhanced, the enhance job: shown for the user to confirm before any image is charged,
         unless the community skips that step (then drawn at once)."""
-        wanted = request.enhance
-        if wanted is None:
-            wanted = (await self._rules.defaults(request.user)).get("enhance") == "on"
-        if not wanted:
-            return await self._service.submit(request)
         try:
-            params = await self._service.checked(request)
+            params, wanted = await self._service.checked(request)
+            if not wanted:
+                return await self._service.draw(request, params)
             enhanced = await self._desk.enhance(request, params)
             if self._desk.settings.confirm_enhance:
                 return enhanced

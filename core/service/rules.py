@@ -155,17 +155,21 @@ class CommunityRules:
         )
         validate(probe, self._catalog)
 
-    async def with_defaults(self, request: GenerationRequest) -> ParamsInput:
-        """The request's parameters, with the user's saved defaults filling the gaps."""
+    async def with_defaults(self, request: GenerationRequest) -> GenerationRequest:
+        """The request with the user's saved defaults filling its gaps: the parameters, and
+        whether its prompt is enhanced first."""
         saved, given = await self.defaults(request.user), request.params
         size = given.size or (None if given.aspect_ratio else saved.get("size"))
         negative = given.negative_prompt
-        return dataclasses.replace(
+        params = dataclasses.replace(
             given,
             model=given.model or saved.get("model"),
             size=size,
             negative_prompt=negative if negative is not None else saved.get("negative_prompt"),
         )
+        enhance = request.enhance
+        enhance = saved.get("enhance") == "on" if enhance is None else enhance
+        return dataclasses.replace(request, params=params, enhance=enhance)
 
 
 def member_key(chat: str, user: str) -> str:
