@@ -223,9 +223,15 @@ class GenerationService:
 
     @worded
     async def history(self, user: str, limit: int = 10) -> list[Job]:
-        """The user's latest image jobs, newest first (their chat calls left out)."""
-        jobs = await self._store.history(user, limit * 3)
-        return [job for job in jobs if job.kind is JobKind.IMAGE][:limit]
+        """The user's latest image jobs, newest first (their chat calls left out, however
+        many came since: the store is read further back until `limit` images are found)."""
+        read = limit * 3
+        while True:
+            jobs = await self._store.history(user, read)
+            images = [job for job in jobs if job.kind is JobKind.IMAGE]
+            if len(images) >= limit or len(jobs) < read:
+                return images[:limit]
+            read *= 4
 
     @worded
     async def queue_state(self, user: str) -> QueueState:

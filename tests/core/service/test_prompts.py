@@ -421,3 +421,13 @@ async def test_a_start_leaves_the_calls_made_since_it_began_alone(
         job = await asking
         assert (await h.job(job.id)).state is JobState.DONE
         assert EventKind.FAILED not in h.notifier.kinds(job.id)
+
+
+async def test_history_finds_the_images_behind_many_chat_calls(
+    simulator: Simulator, session: aiohttp.ClientSession, tmp_path: Path
+) -> None:
+    async with running_core(simulator, session, tmp_path) as h:
+        (drawn,) = (await h.core.service.submit(request(prompt="a kite"))).jobs
+        for _ in range(35):  # more than three times /history's ten
+            await h.core.service.prompts.describe(request(prompt=""), photo())
+        assert [job.id for job in await h.core.service.history("tg:1")] == [drawn.id]
